@@ -1,0 +1,149 @@
+/* heapline core: the interface between the allocator hooks, the sampler, the
+ * stats tables and their users (the Python extension and the C unit tests).
+ *
+ * The core lives in one shared library (libheapline.so) with no dependency on
+ * libpython, so that it can be LD_PRELOADed into any process. Everything that
+ * needs Python (frame walking, snapshots as Python objects) is in the extension,
+ * which registers a line-lookup callback here.
+ */
+#ifndef HEAPLINE_H
+#define HEAPLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define HL_EXPORT  __attribute__((visibility("default")))
+#define HL_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define HL_EXPORT
+#define HL_LIKELY(x)   (x)
+#define HL_UNLIKELY(x) (x)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- exact counters, one per hooked function ---------------------------- */
+enum hl_hook {
+    HL_HOOK_MALLOC,
+    HL_HOOK_CALLOC,
+    HL_HOOK_REALLOC,
+    HL_HOOK_FREE,
+    HL_HOOK_POSIX_MEMALIGN,
+    HL_HOOK_ALIGNED_ALLOC,
+    HL_HOOK_MEMALIGN,
+    HL_HOOK_VALLOC,
+    HL_HOOK_PVALLOC,
+    HL_HOOK_MMAP,
+    HL_HOOK_MUNMAP,
+    HL_HOOK_PY_MALLOC,
+    HL_HOOK_PY_CALLOC,
+    HL_HOOK_PY_REALLOC,
+    HL_HOOK_PY_FREE,
+    HL_HOOK_COUNT
+};
+
+HL_EXPORT const char *hl_hook_name(int hook);
+
+typedef struct hl_counter {
+    uint64_t calls;
+    uint64_t bytes; /* requested bytes (allocating hooks), released bytes (free, munmap) */
+} hl_counter;
+
+/* Sums the per-thread counters of every thread that ever ran. */
+HL_EXPORT void hl_counters_read(hl_counter out[HL_HOOK_COUNT]);
+
+/* ---- footprint (exact) ---------------------------------------------------- */
+typedef struct hl_footprint {
+    int64_t current;   /* live malloc'd (usable size) + anonymous mmapped bytes */
+    int64_t peak;      /* highest value of current */
+    double peak_at_s;  /* seconds since hl_init at (about) the peak */
+    uint32_t peak_file; /* file id / line of the sample that reached the peak */
+    int32_t peak_line;
+} hl_footprint;
+
+HL_EXPORT void hl_footprint_read(hl_footprint *out);
+/* Timeline of (seconds, bytes), bounded; returns the number of points written. */
+HL_EXPORT size_t hl_timeline_read(double *secs, int64_t *bytes, size_t cap);
+HL_EXPORT double hl_now_s(void);
+
+/* ---- sampling ------------------------------------------------------------- */
+/* Mean bytes between samples. Applies to every thread from its next sample. */
+HL_EXPORT void hl_set_sampling_interval(uint64_t bytes);
+HL_EXPORT uint64_t hl_sampling_interval(void);
+HL_EXPORT void hl_set_seed(uint64_t seed);
+/* Turns attribution of samples to lines on/off (counters always run). */
+HL_EXPORT void hl_set_enabled(int on);
+HL_EXPORT uint64_t hl_samples_taken(void);
+
+/* ---- line lookup ---------------------------------------------------------- */
+enum hl_where_result {
+    HL_WHERE_FOUND = 0,      /* site filled in */
+    HL_WHERE_OUTSIDE = 1,    /* Python thread, but no frame in profiled code */
+    HL_WHERE_NO_PYTHON = 2,  /* thread without a Python thread state */
+};
+typedef struct hl_site {
+    uint32_t file; /* id from hl_file_intern */
+    int32_t line;
+} hl_site;
+/* Called on the allocating thread, inside an allocator hook: must not allocate,
+ * must not take the GIL. */
+typedef int (*hl_where_fn)(hl_site *out);
+HL_EXPORT void hl_set_where(hl_where_fn fn);
+
+/* File names: interned into a bounded table; each gets an id and a verdict
+ * (profiled or not) from the filter, computed once. Never allocates with malloc.
+ * Returns 0 when the table is full (id 0 is never a real file). */
+HL_EXPORT uint32_t hl_file_intern(const char *name, size_t len, int *profiled);
+HL_EXPORT const char *hl_file_name(uint32_t id);
+/* Filter: a file is profiled when it matches one "only" substring (if any are
+ * set) and starts with none of the "exclude" prefixes. Strings are copied.
+ * Changing the filter forgets earlier verdicts. `sep` separates items. */
+HL_EXPORT void hl_set_filter(const char *only, const char *exclude, char sep);
+
+/* ---- per-line stats ------------------------------------------------------- */
+/* Reserved file ids for the pseudo-sites. */
+#define HL_FILE_NATIVE_THREAD 1u
+#define HL_FILE_UNATTRIBUTED  2u
+#define HL_FILE_FIRST_REAL    3u
+
+typedef struct hl_line_stats {
+    uint32_t file;
+    int32_t line;
+    double alloc_python; /* estimated bytes */
+    double alloc_native;
+    uint64_t samples;
+    double live;         /* estimated bytes still allocated */
+    double at_peak;      /* estimated bytes held at the last peak snapshot */
+} hl_line_stats;
+
+/* Copies up to cap rows; returns the number of rows in the table. */
+HL_EXPORT size_t hl_stats_read(hl_line_stats *out, size_t cap);
+/* Forgets all per-line stats, live blocks, peak and timeline (not counters). */
+HL_EXPORT void hl_reset(void);
+
+/* ---- Python allocator layer ----------------------------------------------- */
+/* Same layout as CPython's PyMemAllocatorEx (kept here so the core needs no
+ * Python headers). */
+typedef struct hl_pyalloc {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} hl_pyalloc;
+/* Given the allocator now in place for a domain (0 raw, 1 mem, 2 obj), fills
+ * *hook with heapline's wrapper that chains to it. */
+HL_EXPORT void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook);
+
+/* ---- native layer --------------------------------------------------------- */
+/* 1 when the malloc family of this process goes through heapline's hooks. */
+HL_EXPORT int hl_native_hooks_active(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

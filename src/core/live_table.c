@@ -1,0 +1,104 @@
+/* Sampled blocks that are still alive: pointer -> (line slot, weight).
+ *
+ * Every free checks a counting filter first (one load), so frees of blocks that
+ * were never sampled (nearly all) cost nothing more. The table proper is a
+ * fixed-size linear-probing hash table with backward-shift deletion, in static
+ * storage, under hl_tables_lock. When it is full a sample is still counted as
+ * allocated but not as live (hl_live_dropped says how often).
+ */
+#include "live_table.h"
+
+_Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
+
+#define LIVE_SLOTS (1u << 19)
+#define LIVE_MAX   (LIVE_SLOTS / 4 * 3)
+
+typedef struct {
+    uintptr_t ptr; /* 0 = empty */
+    uint32_t slot; /* line slot in the stats table */
+    double weight;
+} live_entry;
+
+static live_entry table[LIVE_SLOTS];
+static uint32_t live_count;
+static uint64_t dropped;
+
+static uint32_t home(uintptr_t p) {
+    return (uint32_t)(((uint64_t)(p >> 4) * 0xD6E8FEB86659FD93ull) >> 45) & (LIVE_SLOTS - 1);
+}
+
+static void filter_inc(uintptr_t p) {
+    _Atomic uint8_t *c = &hl_filter[hl_filter_slot((void *)p)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    if (v < 255) atomic_store_explicit(c, (uint8_t)(v + 1), memory_order_relaxed);
+}
+
+static void filter_dec(uintptr_t p) {
+    _Atomic uint8_t *c = &hl_filter[hl_filter_slot((void *)p)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    if (v > 0 && v < 255) atomic_store_explicit(c, (uint8_t)(v - 1), memory_order_relaxed);
+}
+
+int hl_live_insert_locked(void *ptr, uint32_t slot, double weight) {
+    uintptr_t p = (uintptr_t)ptr;
+    uint32_t i = home(p);
+    for (;;) {
+        if (table[i].ptr == p) { /* address reused without our seeing the free */
+            table[i].slot = slot;
+            table[i].weight = weight;
+            return 1;
+        }
+        if (table[i].ptr == 0) break;
+        i = (i + 1) & (LIVE_SLOTS - 1);
+    }
+    if (live_count >= LIVE_MAX) {
+        dropped++;
+        return 0;
+    }
+    table[i].ptr = p;
+    table[i].slot = slot;
+    table[i].weight = weight;
+    live_count++;
+    filter_inc(p);
+    return 1;
+}
+
+int hl_live_remove_locked(void *ptr, uint32_t *slot, double *weight) {
+    uintptr_t p = (uintptr_t)ptr;
+    uint32_t i = home(p);
+    while (table[i].ptr != p) {
+        if (table[i].ptr == 0) return 0;
+        i = (i + 1) & (LIVE_SLOTS - 1);
+    }
+    *slot = table[i].slot;
+    *weight = table[i].weight;
+    filter_dec(p);
+    live_count--;
+    /* backward-shift deletion keeps every probe chain unbroken */
+    uint32_t hole = i;
+    for (uint32_t j = (i + 1) & (LIVE_SLOTS - 1); table[j].ptr != 0; j = (j + 1) & (LIVE_SLOTS - 1)) {
+        uint32_t h = home(table[j].ptr);
+        /* move j into the hole if its home is not in (hole, j] cyclically */
+        int in_range = (hole <= j) ? (h > hole && h <= j) : (h > hole || h <= j);
+        if (!in_range) {
+            table[hole] = table[j];
+            hole = j;
+        }
+    }
+    table[hole].ptr = 0;
+    return 1;
+}
+
+void hl_live_reset_locked(void) {
+    for (uint32_t i = 0; i < LIVE_SLOTS; i++)
+        if (table[i].ptr) {
+            atomic_store_explicit(&hl_filter[hl_filter_slot((void *)table[i].ptr)], 0,
+                                  memory_order_relaxed);
+            table[i].ptr = 0;
+        }
+    live_count = 0;
+    dropped = 0;
+}
+
+uint64_t hl_live_dropped(void) { return dropped; }
+uint32_t hl_live_count(void) { return live_count; }

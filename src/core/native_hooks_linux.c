@@ -1,0 +1,378 @@
+/* The native allocator layer on Linux, preload mode: this library defines the
+ * malloc family, anonymous mmap/munmap and dlsym, and `heapline run` puts it in
+ * LD_PRELOAD so every module of the process calls these first. Each hook calls
+ * the next definition (normally glibc's, found with dlsym(RTLD_NEXT)), then
+ * adjusts the exact footprint and counters and runs the sampler's countdown.
+ *
+ * dlsym is wrapped so that code which looks malloc up by handle (ctypes'
+ * CDLL("libc.so.6").malloc) also gets the hook. A process that is not Python
+ * (a shell started by the program) works unchanged: the hooks only count.
+ */
+/* Both mmap and mmap64 are defined below under their own names. */
+#undef _FILE_OFFSET_BITS
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "thread_state.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* ---- the real functions ----------------------------------------------- */
+typedef struct {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    int (*munmap)(void *, size_t);
+    void *(*dlsym)(void *, const char *);
+} real_fns;
+
+static real_fns real;
+static _Atomic int resolved; /* 0 no, 1 resolving, 2 done */
+
+/* Allocations made by dlsym while we look the real functions up come from this
+ * static arena and are never freed. */
+static _Alignas(64) char boot_arena[64 * 1024];
+static _Atomic size_t boot_used;
+
+static void *boot_alloc(size_t n) {
+    size_t need = (n + 63) & ~(size_t)63;
+    size_t off = atomic_fetch_add(&boot_used, need);
+    if (off + need > sizeof boot_arena) return NULL;
+    return boot_arena + off;
+}
+
+static int in_boot(const void *p) {
+    return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof boot_arena;
+}
+
+static void resolve(void) {
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&resolved, &expect, 1)) {
+        while (atomic_load(&resolved) != 2) {
+        }
+        return;
+    }
+    void *(*ds)(void *, const char *) = (void *(*)(void *, const char *))dlvsym(
+        RTLD_NEXT, "dlsym", "GLIBC_2.34");
+    if (!ds) ds = (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+    real_fns r;
+    r.dlsym = ds;
+#define LOOK(name) *(void **)(&r.name) = ds(RTLD_NEXT, #name)
+    LOOK(malloc);
+    LOOK(calloc);
+    LOOK(realloc);
+    LOOK(free);
+    LOOK(posix_memalign);
+    LOOK(aligned_alloc);
+    LOOK(memalign);
+    LOOK(valloc);
+    LOOK(pvalloc);
+    LOOK(mmap);
+    LOOK(munmap);
+#undef LOOK
+    real = r;
+    atomic_store(&resolved, 2);
+}
+
+/* 1 while this thread is inside resolve() (dlsym allocates). */
+static _Thread_local int resolving_here;
+
+static inline int ready(void) {
+    if (HL_LIKELY(atomic_load_explicit(&resolved, memory_order_acquire) == 2)) return 1;
+    if (resolving_here) return 0;
+    resolving_here = 1;
+    resolve();
+    resolving_here = 0;
+    return 1;
+}
+
+__attribute__((constructor)) static void native_hooks_init(void) { ready(); }
+
+int hl_native_hooks_active(void) {
+    /* the process's malloc is ours when the global lookup finds this file's */
+    void *(*m)(size_t) = malloc;
+    Dl_info a, b;
+    if (!dladdr((void *)m, &a) || !dladdr((void *)&hl_native_hooks_active, &b)) return 0;
+    return a.dli_fbase == b.dli_fbase &&
+           ((void *(*)(size_t))real.dlsym(RTLD_DEFAULT, "malloc")) == m;
+}
+
+static inline size_t usable(void *p) { return malloc_usable_size(p); }
+
+/* ---- malloc family ------------------------------------------------------ */
+HL_EXPORT void *malloc(size_t n) {
+    if (HL_UNLIKELY(!ready())) return boot_alloc(n);
+    void *p = real.malloc(n);
+    if (HL_LIKELY(p != NULL)) {
+        hl_thread *t = &hl_tls;
+        hl_fp_add((int64_t)usable(p));
+        hl_on_alloc(t, HL_HOOK_MALLOC, p, n, HL_KIND_NATIVE);
+    }
+    return p;
+}
+
+HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+    if (HL_UNLIKELY(!ready())) {
+        size_t n;
+        if (__builtin_mul_overflow(nelem, elsize, &n)) return NULL;
+        return boot_alloc(n); /* static storage is already zero */
+    }
+    void *p = real.calloc(nelem, elsize);
+    if (HL_LIKELY(p != NULL)) {
+        hl_thread *t = &hl_tls;
+        hl_fp_add((int64_t)usable(p));
+        hl_on_alloc(t, HL_HOOK_CALLOC, p, nelem * elsize, HL_KIND_NATIVE);
+    }
+    return p;
+}
+
+HL_EXPORT void free(void *p) {
+    if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
+    if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
+    hl_thread *t = &hl_tls;
+    size_t u = usable(p);
+    hl_fp_add(-(int64_t)u);
+    hl_count(t, HL_HOOK_FREE, u);
+    hl_on_free(t, p);
+    real.free(p);
+}
+
+HL_EXPORT void *realloc(void *p, size_t n) {
+    if (HL_UNLIKELY(!ready() || in_boot(p))) {
+        void *q = ready() ? malloc(n) : boot_alloc(n);
+        if (q && p) {
+            size_t room = (size_t)(boot_arena + sizeof boot_arena - (char *)p);
+            memcpy(q, p, n < room ? n : room);
+        }
+        return q;
+    }
+    hl_thread *t = &hl_tls;
+    size_t u0 = p ? usable(p) : 0;
+    void *q = real.realloc(p, n);
+    if (q == NULL) {
+        if (p && n == 0) { /* glibc: realloc(p, 0) frees p */
+            hl_fp_add(-(int64_t)u0);
+            hl_count(t, HL_HOOK_FREE, u0);
+            hl_on_free(t, p);
+        }
+        return q;
+    }
+    size_t u1 = usable(q);
+    hl_fp_add((int64_t)u1 - (int64_t)u0);
+    hl_count(t, HL_HOOK_REALLOC, n);
+    int64_t grow = (int64_t)u1 - (int64_t)u0;
+    if (t->busy) {
+        if (t->busy & HL_BUSY_PY) { /* tell the Python hook above how much it grew */
+            t->nested_set = 1;
+            t->nested_delta = grow;
+        }
+        return q;
+    }
+    if ((p && hl_filter_maybe(p)) || (grow > 0 && t->countdown - grow <= 0))
+        hl_realloc_slow(t, p, q, grow, HL_KIND_NATIVE);
+    else if (grow > 0)
+        t->countdown -= grow;
+    return q;
+}
+
+static inline void *after_aligned(void *p, int hook, size_t n) {
+    if (HL_LIKELY(p != NULL)) {
+        hl_thread *t = &hl_tls;
+        hl_fp_add((int64_t)usable(p));
+        hl_on_alloc(t, hook, p, n, HL_KIND_NATIVE);
+    }
+    return p;
+}
+
+HL_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
+    if (HL_UNLIKELY(!ready())) {
+        if (align > 64) return ENOMEM;
+        *out = boot_alloc(n);
+        return *out ? 0 : ENOMEM;
+    }
+    int rc = real.posix_memalign(out, align, n);
+    if (rc == 0) after_aligned(*out, HL_HOOK_POSIX_MEMALIGN, n);
+    return rc;
+}
+
+HL_EXPORT void *aligned_alloc(size_t align, size_t n) {
+    if (HL_UNLIKELY(!ready())) return align <= 64 ? boot_alloc(n) : NULL;
+    return after_aligned(real.aligned_alloc(align, n), HL_HOOK_ALIGNED_ALLOC, n);
+}
+
+HL_EXPORT void *memalign(size_t align, size_t n) {
+    if (HL_UNLIKELY(!ready())) return align <= 64 ? boot_alloc(n) : NULL;
+    return after_aligned(real.memalign(align, n), HL_HOOK_MEMALIGN, n);
+}
+
+HL_EXPORT void *valloc(size_t n) {
+    if (HL_UNLIKELY(!ready())) return NULL;
+    return after_aligned(real.valloc(n), HL_HOOK_VALLOC, n);
+}
+
+HL_EXPORT void *pvalloc(size_t n) {
+    if (HL_UNLIKELY(!ready())) return NULL;
+    return after_aligned(real.pvalloc(n), HL_HOOK_PVALLOC, n);
+}
+
+/* ---- anonymous mmap ----------------------------------------------------- */
+/* Anonymous regions we counted, so munmap subtracts only what mmap added.
+ * Exact-start lookups are hashed; a partial unmap scans the table. */
+#define REGION_SLOTS 32768u
+typedef struct {
+    uintptr_t start; /* 0 empty, 1 deleted */
+    size_t len;
+} region;
+static region regions[REGION_SLOTS];
+static hl_spinlock region_lock = HL_SPINLOCK_INIT;
+
+static size_t page_round(size_t n) {
+    size_t ps = 4096;
+    return (n + ps - 1) & ~(ps - 1);
+}
+
+static uint32_t region_home(uintptr_t a) {
+    return (uint32_t)(((a >> 12) * 0x9E3779B97F4A7C15ull) >> 49) & (REGION_SLOTS - 1);
+}
+
+static void region_add(uintptr_t a, size_t len) {
+    uint32_t i = region_home(a);
+    for (uint32_t k = 0; k < REGION_SLOTS; k++, i = (i + 1) & (REGION_SLOTS - 1)) {
+        if (regions[i].start <= 1) {
+            regions[i].start = a;
+            regions[i].len = len;
+            return;
+        }
+    }
+}
+
+/* Removes [a, a+len) from the regions; returns the counted bytes removed. */
+static size_t region_remove(uintptr_t a, size_t len) {
+    uint32_t i = region_home(a);
+    for (uint32_t k = 0; k < REGION_SLOTS && regions[i].start != 0;
+         k++, i = (i + 1) & (REGION_SLOTS - 1)) {
+        if (regions[i].start == a && regions[i].len == len) {
+            regions[i].start = 1;
+            return len;
+        }
+    }
+    size_t removed = 0; /* partial or unknown: scan */
+    uintptr_t e = a + len;
+    for (uint32_t j = 0; j < REGION_SLOTS; j++) {
+        region *r = &regions[j];
+        if (r->start <= 1) continue;
+        uintptr_t rs = r->start, re = r->start + r->len;
+        if (re <= a || rs >= e) continue;
+        uintptr_t os = rs > a ? rs : a, oe = re < e ? re : e;
+        removed += oe - os;
+        if (os == rs && oe == re) {
+            r->start = 1;
+        } else if (os == rs) {
+            r->start = 1; /* keep the tail */
+            region_add(oe, re - oe);
+        } else {
+            r->len = os - rs; /* keep the head (and the tail, if any) */
+            if (oe < re) region_add(oe, re - oe);
+        }
+    }
+    return removed;
+}
+
+static void *hooked_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    ready();
+    void *p = real.mmap(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && (flags & MAP_ANONYMOUS)) {
+        hl_thread *t = &hl_tls;
+        size_t n = page_round(len);
+        uint32_t saved = t->busy;
+        t->busy |= HL_BUSY_CORE;
+        hl_lock(&region_lock);
+        if (flags & MAP_FIXED) region_remove((uintptr_t)p, n); /* replaced a mapping */
+        region_add((uintptr_t)p, n);
+        hl_unlock(&region_lock);
+        t->busy = saved;
+        hl_fp_add((int64_t)n);
+        hl_on_alloc(t, HL_HOOK_MMAP, p, n, HL_KIND_NATIVE);
+    }
+    return p;
+}
+
+HL_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    return hooked_mmap(addr, len, prot, flags, fd, off);
+}
+
+HL_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off) {
+    return hooked_mmap(addr, len, prot, flags, fd, off);
+}
+
+HL_EXPORT int munmap(void *addr, size_t len) {
+    ready();
+    hl_thread *t = &hl_tls;
+    uint32_t saved = t->busy;
+    t->busy |= HL_BUSY_CORE;
+    hl_lock(&region_lock);
+    size_t n = region_remove((uintptr_t)addr, page_round(len));
+    hl_unlock(&region_lock);
+    t->busy = saved;
+    if (n) {
+        hl_fp_add(-(int64_t)n);
+        hl_count(t, HL_HOOK_MUNMAP, n);
+        hl_on_free(t, addr);
+    }
+    return real.munmap(addr, len);
+}
+
+/* ---- dlsym ---------------------------------------------------------------- */
+static void *hook_for(void *found) {
+    if (found == NULL) return NULL;
+#define SWAP(name)                                                                                 \
+    if (found == (void *)real.name) return (void *)name
+    SWAP(malloc);
+    SWAP(calloc);
+    SWAP(realloc);
+    SWAP(free);
+    SWAP(posix_memalign);
+    SWAP(aligned_alloc);
+    SWAP(memalign);
+    SWAP(valloc);
+    SWAP(pvalloc);
+    SWAP(mmap);
+    SWAP(munmap);
+#undef SWAP
+    return found;
+}
+
+HL_EXPORT void *dlsym(void *handle, const char *name) {
+    ready();
+    /* RTLD_NEXT is relative to the caller: a plain tail call keeps the caller's
+     * return address, which glibc uses to find "next". */
+    if (handle == RTLD_NEXT) return real.dlsym(handle, name);
+    return hook_for(real.dlsym(handle, name));
+}
+
+/* ---- fork ------------------------------------------------------------------ */
+void hl_thread_after_fork_child(void);
+extern hl_spinlock hl_tables_lock;
+
+static void after_fork_child(void) {
+    hl_spinlock fresh = HL_SPINLOCK_INIT;
+    region_lock = fresh;
+    hl_tables_lock = fresh;
+    hl_thread_after_fork_child();
+}
+
+__attribute__((constructor)) static void fork_init(void) {
+    pthread_atfork(NULL, NULL, after_fork_child);
+}

@@ -1,0 +1,77 @@
+/* Hooks for Python's allocator domains (RAW, MEM, OBJ), installed by the
+ * extension with PyMem_SetAllocator and chaining to the allocator that was in
+ * place. Python bytes are sampled here; while a hook runs, the thread is
+ * marked busy so the native hooks below it (pymalloc -> malloc) count the
+ * footprint but do not sample the same bytes again. A hook entered while the
+ * thread is already busy (OBJ -> RAW for large objects) just forwards.
+ */
+#include "thread_state.h"
+
+typedef struct {
+    hl_pyalloc prev;
+} py_domain;
+
+static py_domain domains[3];
+
+static void *py_malloc(void *ctx, size_t n) {
+    py_domain *d = ctx;
+    hl_thread *t = &hl_tls;
+    if (t->busy) return d->prev.malloc(d->prev.ctx, n);
+    t->busy = HL_BUSY_PY;
+    void *p = d->prev.malloc(d->prev.ctx, n);
+    t->busy = 0;
+    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_MALLOC, p, n, HL_KIND_PYTHON);
+    return p;
+}
+
+static void *py_calloc(void *ctx, size_t nelem, size_t elsize) {
+    py_domain *d = ctx;
+    hl_thread *t = &hl_tls;
+    if (t->busy) return d->prev.calloc(d->prev.ctx, nelem, elsize);
+    t->busy = HL_BUSY_PY;
+    void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
+    t->busy = 0;
+    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_CALLOC, p, nelem * elsize, HL_KIND_PYTHON);
+    return p;
+}
+
+static void *py_realloc(void *ctx, void *ptr, size_t n) {
+    py_domain *d = ctx;
+    hl_thread *t = &hl_tls;
+    if (t->busy) return d->prev.realloc(d->prev.ctx, ptr, n);
+    t->busy = HL_BUSY_PY;
+    t->nested_set = 0;
+    void *q = d->prev.realloc(d->prev.ctx, ptr, n);
+    t->busy = 0;
+    if (HL_UNLIKELY(q == NULL)) return q;
+    hl_count(t, HL_HOOK_PY_REALLOC, n);
+    /* The growth is known when the block lives in malloc (the native realloc
+     * below us measured it); a pymalloc block is at most 512 bytes, so
+     * charging the new size then is off by less than that. */
+    int64_t grow = t->nested_set ? t->nested_delta : (int64_t)n;
+    if ((ptr && hl_filter_maybe(ptr)) || (grow > 0 && t->countdown - grow <= 0))
+        hl_realloc_slow(t, ptr, q, grow, HL_KIND_PYTHON);
+    else if (grow > 0)
+        t->countdown -= grow;
+    return q;
+}
+
+static void py_free(void *ctx, void *ptr) {
+    py_domain *d = ctx;
+    hl_thread *t = &hl_tls;
+    if (!t->busy && ptr) {
+        hl_count(t, HL_HOOK_PY_FREE, 0);
+        hl_on_free(t, ptr);
+    }
+    d->prev.free(d->prev.ctx, ptr);
+}
+
+void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook) {
+    if (domain < 0 || domain > 2) return;
+    domains[domain].prev = *prev;
+    hook->ctx = &domains[domain];
+    hook->malloc = py_malloc;
+    hook->calloc = py_calloc;
+    hook->realloc = py_realloc;
+    hook->free = py_free;
+}

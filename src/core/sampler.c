@@ -1,0 +1,162 @@
+/* The Poisson byte sampler and its slow paths.
+ *
+ * Each thread counts down bytes to its next sample; the distance is drawn from
+ * an exponential distribution with mean = the sampling interval, so sample
+ * points form a Poisson process over allocated bytes. An allocation of n bytes
+ * then holds at least one point with probability p = 1 - exp(-n/interval),
+ * independently of every other allocation; charging n/p to its line makes each
+ * line's total an unbiased estimate, and blocks much larger than the interval
+ * are sampled with p ~ 1 and counted exactly.
+ */
+#include "footprint.h"
+#include "live_table.h"
+#include "stats_table.h"
+
+#include <math.h>
+
+static _Atomic uint64_t interval = 65536;
+static _Atomic uint64_t seed_base = 0x243F6A8885A308D3ull;
+static _Atomic uint64_t thread_seq;
+static _Atomic int enabled;
+static _Atomic(hl_where_fn) where_fn;
+static _Atomic uint64_t samples;
+
+void hl_set_sampling_interval(uint64_t bytes) { atomic_store(&interval, bytes ? bytes : 1); }
+uint64_t hl_sampling_interval(void) { return atomic_load(&interval); }
+void hl_set_seed(uint64_t seed) { atomic_store(&seed_base, seed); }
+void hl_set_enabled(int on) { atomic_store(&enabled, on); }
+void hl_set_where(hl_where_fn fn) { atomic_store(&where_fn, fn); }
+uint64_t hl_samples_taken(void) { return atomic_load(&samples); }
+
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t hl_rng_seed_for_thread(void) {
+    uint64_t s = atomic_load(&seed_base) + atomic_fetch_add(&thread_seq, 1) * 0x632BE59BD9B4E019ull;
+    return splitmix(&s);
+}
+
+int64_t hl_draw_countdown(uint64_t *rng) {
+    /* uniform in (0, 1]: 53 random bits, never 0 */
+    double u = ((double)(splitmix(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double d = -log(u) * (double)atomic_load_explicit(&interval, memory_order_relaxed);
+    if (d < 1.0) d = 1.0;
+    if (d > 9.0e18) d = 9.0e18;
+    return (int64_t)d;
+}
+
+static double weight_of(size_t n) {
+    double iv = (double)atomic_load_explicit(&interval, memory_order_relaxed);
+    double p = -expm1(-(double)n / iv);
+    return p > 0 ? (double)n / p : iv;
+}
+
+/* Where is this thread? Called without the tables lock (the callback interns
+ * file names, which takes it). */
+static hl_site locate(void) {
+    hl_site site = {HL_FILE_UNATTRIBUTED, 0};
+    hl_where_fn fn = atomic_load_explicit(&where_fn, memory_order_acquire);
+    if (fn) {
+        int r = fn(&site);
+        if (r == HL_WHERE_NO_PYTHON) {
+            site.file = HL_FILE_NATIVE_THREAD;
+            site.line = 0;
+        } else if (r != HL_WHERE_FOUND || site.file == 0) {
+            site.file = HL_FILE_UNATTRIBUTED;
+            site.line = 0;
+        }
+    }
+    return site;
+}
+
+static void charge_locked(uint32_t slot, double w, int kind) {
+    hl_line_stats *s = hl_line_at(slot);
+    if (kind == HL_KIND_PYTHON)
+        s->alloc_python += w;
+    else
+        s->alloc_native += w;
+    s->samples++;
+}
+
+void hl_sample_slow(hl_thread *t, void *ptr, size_t n, int kind) {
+    uint32_t saved = t->busy;
+    t->busy |= HL_BUSY_CORE;
+    /* Memoryless: the distance past this allocation is a fresh draw. */
+    t->countdown = hl_draw_countdown(&t->rng);
+    if (atomic_load_explicit(&enabled, memory_order_relaxed)) {
+        hl_site site = locate();
+        double w = weight_of(n);
+        atomic_fetch_add_explicit(&samples, 1, memory_order_relaxed);
+        hl_lock(&hl_tables_lock);
+        uint32_t slot = hl_line_slot_locked(site.file, site.line);
+        charge_locked(slot, w, kind);
+        if (hl_live_insert_locked(ptr, slot, w)) hl_line_at(slot)->live += w;
+        hl_footprint_observe_locked(site.file, site.line, 1);
+        hl_unlock(&hl_tables_lock);
+    }
+    t->busy = saved;
+}
+
+void hl_free_slow(void *ptr) {
+    hl_thread *t = &hl_tls;
+    uint32_t saved = t->busy;
+    t->busy |= HL_BUSY_CORE;
+    uint32_t slot;
+    double w;
+    hl_lock(&hl_tables_lock);
+    if (hl_live_remove_locked(ptr, &slot, &w)) {
+        hl_line_at(slot)->live -= w;
+        hl_footprint_observe_locked(0, 0, 0);
+    }
+    hl_unlock(&hl_tables_lock);
+    t->busy = saved;
+}
+
+void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t grow, int kind) {
+    uint32_t saved = t->busy;
+    t->busy |= HL_BUSY_CORE;
+    int sampled = 0;
+    hl_site site = {0, 0};
+    double wd = 0;
+    if (grow > 0) {
+        t->countdown -= grow;
+        if (t->countdown <= 0) {
+            t->countdown = hl_draw_countdown(&t->rng);
+            if (atomic_load_explicit(&enabled, memory_order_relaxed)) {
+                sampled = 1;
+                site = locate();
+                wd = weight_of((size_t)grow);
+                atomic_fetch_add_explicit(&samples, 1, memory_order_relaxed);
+            }
+        }
+    }
+    hl_lock(&hl_tables_lock);
+    uint32_t old_slot = 0;
+    double old_w = 0;
+    int had_old = old && hl_live_remove_locked(old, &old_slot, &old_w);
+    if (had_old) hl_line_at(old_slot)->live -= old_w;
+    if (sampled) {
+        /* the block, old weight included, now belongs to the growing line */
+        uint32_t slot = hl_line_slot_locked(site.file, site.line);
+        charge_locked(slot, wd, kind);
+        if (hl_live_insert_locked(new_, slot, old_w + wd)) hl_line_at(slot)->live += old_w + wd;
+        hl_footprint_observe_locked(site.file, site.line, 1);
+    } else if (had_old) {
+        if (hl_live_insert_locked(new_, old_slot, old_w)) hl_line_at(old_slot)->live += old_w;
+    }
+    hl_unlock(&hl_tables_lock);
+    t->busy = saved;
+}
+
+void hl_reset(void) {
+    hl_lock(&hl_tables_lock);
+    hl_lines_reset_locked();
+    hl_live_reset_locked();
+    hl_footprint_reset_locked();
+    hl_unlock(&hl_tables_lock);
+    atomic_store(&samples, 0);
+}

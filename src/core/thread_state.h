@@ -1,0 +1,104 @@
+/* Per-thread state of the hooks (TLS) and the fast-path helpers every hook
+ * inlines: recursion guard, exact counters, the byte countdown to the next
+ * sample, and the footprint counter. Nothing here allocates or locks.
+ */
+#ifndef HEAPLINE_THREAD_STATE_H
+#define HEAPLINE_THREAD_STATE_H
+
+#include "heapline.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* Bits of hl_thread.busy. */
+#define HL_BUSY_PY   1u /* inside a Python-allocator hook: native calls are not sampled */
+#define HL_BUSY_CORE 2u /* inside heapline itself: nothing is sampled */
+
+typedef struct hl_thread {
+    int64_t countdown; /* bytes left before the next sample; <= 0 means "take the slow path" */
+    uint32_t busy;
+    uint32_t nested_set; /* a native realloc ran inside a Python realloc hook */
+    int64_t nested_delta; /* ...and changed the block's size by this much */
+    uint64_t rng;
+    hl_counter *ctr; /* this thread's counter block (NULL until registered) */
+} hl_thread;
+
+/* The TLS model: the default for -fPIC, compiled with TLS descriptors where the
+ * compiler supports them, so the library works both preloaded and dlopen'ed. */
+extern _Thread_local hl_thread hl_tls;
+
+void hl_thread_register(hl_thread *t);
+
+/* Exact per-thread counters. */
+static inline void hl_count(hl_thread *t, int hook, uint64_t bytes) {
+    if (HL_UNLIKELY(t->ctr == NULL)) hl_thread_register(t);
+    t->ctr[hook].calls++;
+    t->ctr[hook].bytes += bytes;
+}
+
+/* ---- footprint ---- */
+extern _Atomic int64_t hl_fp_current;
+extern _Atomic int64_t hl_fp_peak;
+void hl_fp_new_peak(int64_t now);
+
+static inline void hl_fp_add(int64_t delta) {
+    int64_t now = atomic_fetch_add_explicit(&hl_fp_current, delta, memory_order_relaxed) + delta;
+    if (delta > 0 && HL_UNLIKELY(now > atomic_load_explicit(&hl_fp_peak, memory_order_relaxed)))
+        hl_fp_new_peak(now);
+}
+
+/* ---- sampling slow paths (sampler.c) ---- */
+enum hl_kind { HL_KIND_PYTHON = 0, HL_KIND_NATIVE = 1 };
+
+/* The countdown went <= 0 while accounting `n` bytes at `ptr`: maybe a sample. */
+void hl_sample_slow(hl_thread *t, void *ptr, size_t n, int kind);
+/* A block that may be a sampled live block is going away. */
+void hl_free_slow(void *ptr);
+/* A block moved/resized from old to new (old may be NULL); `grow` bytes were added. */
+void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t grow, int kind);
+
+/* ---- live-block filter (live_table.c) ---- */
+#define HL_FILTER_BITS 20
+extern _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
+
+static inline uint32_t hl_filter_slot(const void *p) {
+    uint64_t x = (uint64_t)(uintptr_t)p >> 4;
+    return (uint32_t)((x * 0x9E3779B97F4A7C15ull) >> (64 - HL_FILTER_BITS));
+}
+/* False means "certainly not a sampled live block". */
+static inline bool hl_filter_maybe(const void *p) {
+    return atomic_load_explicit(&hl_filter[hl_filter_slot(p)], memory_order_relaxed) != 0;
+}
+
+/* Fast path shared by every allocating hook once the real call succeeded. */
+static inline void hl_on_alloc(hl_thread *t, int hook, void *p, size_t n, int kind) {
+    hl_count(t, hook, n);
+    if (t->busy) return;
+    t->countdown -= (int64_t)n;
+    if (HL_UNLIKELY(t->countdown <= 0)) hl_sample_slow(t, p, n, kind);
+}
+
+static inline void hl_on_free(hl_thread *t, void *p) {
+    if (!t->busy && HL_UNLIKELY(hl_filter_maybe(p))) hl_free_slow(p);
+}
+
+/* ---- small spinlock for the slow paths ---- */
+typedef struct {
+    atomic_flag f;
+} hl_spinlock;
+#define HL_SPINLOCK_INIT {ATOMIC_FLAG_INIT}
+static inline void hl_lock(hl_spinlock *l) {
+    while (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+static inline void hl_unlock(hl_spinlock *l) {
+    atomic_flag_clear_explicit(&l->f, memory_order_release);
+}
+
+/* The lock guarding the stats, file and live tables. */
+extern hl_spinlock hl_tables_lock;
+
+#endif

@@ -1,0 +1,115 @@
+/* Line lookup for the sampler: finds the calling thread's innermost frame in
+ * profiled code, reading the thread's own interpreter frames directly. It runs
+ * inside allocator hooks, possibly without the GIL, so it takes no lock of
+ * Python's, calls nothing that allocates, and only reads frames of its own
+ * thread (which no other thread changes). Frame internals differ in every
+ * CPython version: each version has its own small `current_frame`/`frame_*`
+ * functions below; the walk itself is shared.
+ */
+#define Py_BUILD_CORE_MODULE 1
+#include <Python.h>
+#include "internal/pycore_frame.h"
+
+#include "frame_walk.h"
+
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030E0000
+#error "heapline supports CPython 3.11, 3.12 and 3.13"
+#endif
+
+typedef struct _PyInterpreterFrame iframe;
+
+#if PY_VERSION_HEX >= 0x030D0000 /* 3.13 */
+static iframe *current_frame(PyThreadState *ts) { return ts->current_frame; }
+static PyCodeObject *frame_code(iframe *f) {
+    if (f->owner == FRAME_OWNED_BY_CSTACK || _PyFrame_IsIncomplete(f)) return NULL;
+    PyObject *ex = f->f_executable;
+    return (ex && PyCode_Check(ex)) ? (PyCodeObject *)ex : NULL;
+}
+static int frame_line(iframe *f, PyCodeObject *co) {
+    (void)co;
+    return PyUnstable_InterpreterFrame_GetLine(f);
+}
+#elif PY_VERSION_HEX >= 0x030C0000 /* 3.12 */
+static iframe *current_frame(PyThreadState *ts) {
+    return ts->cframe ? ts->cframe->current_frame : NULL;
+}
+static PyCodeObject *frame_code(iframe *f) {
+    if (f->owner == FRAME_OWNED_BY_CSTACK || _PyFrame_IsIncomplete(f)) return NULL;
+    PyCodeObject *co = f->f_code;
+    return (co && PyCode_Check(co)) ? co : NULL;
+}
+static int frame_line(iframe *f, PyCodeObject *co) {
+    (void)co;
+    return PyUnstable_InterpreterFrame_GetLine(f);
+}
+#else /* 3.11 */
+static iframe *current_frame(PyThreadState *ts) {
+    return ts->cframe ? ts->cframe->current_frame : NULL;
+}
+static PyCodeObject *frame_code(iframe *f) {
+    if (_PyFrame_IsIncomplete(f)) return NULL;
+    PyCodeObject *co = f->f_code;
+    return (co && PyCode_Check(co)) ? co : NULL;
+}
+static int frame_line(iframe *f, PyCodeObject *co) {
+    return PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
+}
+#endif
+
+/* UTF-8 of a str without allocating: the ASCII data, the cached UTF-8, or an
+ * encoding into buf. Returns the length, or -1 when it does not fit. */
+static Py_ssize_t utf8_of(PyObject *s, const char **out, char *buf, size_t cap) {
+    if (!PyUnicode_Check(s)) return -1;
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        *out = (const char *)PyUnicode_DATA(s);
+        return PyUnicode_GET_LENGTH(s);
+    }
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    size_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (k + 4 > cap) return -1;
+        if (c < 0x80) {
+            buf[k++] = (char)c;
+        } else if (c < 0x800) {
+            buf[k++] = (char)(0xC0 | (c >> 6));
+            buf[k++] = (char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            buf[k++] = (char)(0xE0 | (c >> 12));
+            buf[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+            buf[k++] = (char)(0x80 | (c & 0x3F));
+        } else {
+            buf[k++] = (char)(0xF0 | (c >> 18));
+            buf[k++] = (char)(0x80 | ((c >> 12) & 0x3F));
+            buf[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+            buf[k++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    *out = buf;
+    return (Py_ssize_t)k;
+}
+
+#define MAX_DEPTH 512
+
+int heapline_where(hl_site *out) {
+    PyThreadState *ts = PyGILState_GetThisThreadState();
+    if (ts == NULL) return HL_WHERE_NO_PYTHON;
+    char buf[1024];
+    int depth = 0;
+    for (iframe *f = current_frame(ts); f != NULL && depth < MAX_DEPTH; f = f->previous, depth++) {
+        PyCodeObject *co = frame_code(f);
+        if (co == NULL) continue;
+        const char *name;
+        Py_ssize_t n = utf8_of(co->co_filename, &name, buf, sizeof buf);
+        if (n < 0) continue;
+        int profiled = 0;
+        uint32_t id = hl_file_intern(name, (size_t)n, &profiled);
+        if (id == 0 || !profiled) continue;
+        out->file = id;
+        out->line = frame_line(f, co);
+        return HL_WHERE_FOUND;
+    }
+    return HL_WHERE_OUTSIDE;
+}

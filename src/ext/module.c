@@ -1,0 +1,199 @@
+/* heapline._core: the Python face of the C core. Configures the sampler and
+ * the file filter, installs the Python-allocator hooks, registers the frame
+ * walker, and turns the core's tables into Python data (snapshot, counters).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "frame_walk.h"
+#include "heapline.h"
+
+#include <string.h>
+
+static int python_hooks_installed;
+
+static PyObject *configure(PyObject *self, PyObject *args, PyObject *kw) {
+    (void)self;
+    static char *names[] = {"interval", "seed", "only", "exclude", NULL};
+    unsigned long long interval = 0, seed = 0;
+    const char *only = "", *exclude = "";
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|KKss", names, &interval, &seed, &only, &exclude))
+        return NULL;
+    if (interval) hl_set_sampling_interval(interval);
+    if (seed) hl_set_seed(seed);
+    hl_set_filter(only, exclude, '\n');
+    Py_RETURN_NONE;
+}
+
+static PyObject *install_python_hooks(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    if (!python_hooks_installed) {
+        static const PyMemAllocatorDomain doms[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
+                                                     PYMEM_DOMAIN_OBJ};
+        for (int d = 0; d < 3; d++) {
+            PyMemAllocatorEx prev, hook;
+            hl_pyalloc p, h;
+            PyMem_GetAllocator(doms[d], &prev);
+            memcpy(&p, &prev, sizeof p);
+            hl_pyalloc_wrap(d, &p, &h);
+            memcpy(&hook, &h, sizeof hook);
+            PyMem_SetAllocator(doms[d], &hook);
+        }
+        python_hooks_installed = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *set_enabled(PyObject *self, PyObject *arg) {
+    (void)self;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    if (on) hl_set_where(heapline_where);
+    hl_set_enabled(on);
+    Py_RETURN_NONE;
+}
+
+static PyObject *detach(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    hl_set_enabled(0);
+    hl_set_where(NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *file_str(uint32_t id) {
+    const char *s = hl_file_name(id);
+    if (!s) s = "<unknown>";
+    return PyUnicode_DecodeFSDefault(s);
+}
+
+static PyObject *counters_dict(void) {
+    hl_counter c[HL_HOOK_COUNT];
+    hl_counters_read(c);
+    PyObject *d = PyDict_New();
+    if (!d) return NULL;
+    for (int h = 0; h < HL_HOOK_COUNT; h++) {
+        PyObject *v = Py_BuildValue("(KK)", (unsigned long long)c[h].calls,
+                                    (unsigned long long)c[h].bytes);
+        if (!v || PyDict_SetItemString(d, hl_hook_name(h), v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    return d;
+}
+
+static PyObject *counters(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return counters_dict();
+}
+
+static PyObject *lines_list(void) {
+    size_t cap = hl_stats_read(NULL, 0) + 64;
+    hl_line_stats *rows = PyMem_RawMalloc(cap * sizeof *rows);
+    if (!rows) return PyErr_NoMemory();
+    size_t n = hl_stats_read(rows, cap);
+    if (n > cap) n = cap;
+    PyObject *out = PyList_New(0);
+    for (size_t i = 0; out && i < n; i++) {
+        hl_line_stats *r = &rows[i];
+        PyObject *path = file_str(r->file);
+        PyObject *t = path ? Py_BuildValue("(NiddKdd)", path, (int)r->line, r->alloc_python,
+                                           r->alloc_native, (unsigned long long)r->samples,
+                                           r->live, r->at_peak)
+                           : NULL;
+        if (!t || PyList_Append(out, t) < 0) Py_CLEAR(out);
+        Py_XDECREF(t);
+    }
+    PyMem_RawFree(rows);
+    return out;
+}
+
+static PyObject *timeline_list(void) {
+    enum { CAP = 4096 };
+    double *s = PyMem_RawMalloc(CAP * sizeof *s);
+    int64_t *b = PyMem_RawMalloc(CAP * sizeof *b);
+    PyObject *out = NULL;
+    if (s && b) {
+        size_t n = hl_timeline_read(s, b, CAP);
+        out = PyList_New((Py_ssize_t)n);
+        for (size_t i = 0; out && i < n; i++) {
+            PyObject *pt = Py_BuildValue("(dL)", s[i], (long long)b[i]);
+            if (!pt) {
+                Py_CLEAR(out);
+                break;
+            }
+            PyList_SET_ITEM(out, (Py_ssize_t)i, pt);
+        }
+    } else {
+        PyErr_NoMemory();
+    }
+    PyMem_RawFree(s);
+    PyMem_RawFree(b);
+    return out;
+}
+
+static PyObject *snapshot(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    hl_footprint fp;
+    hl_footprint_read(&fp);
+    PyObject *peak_file = fp.peak_file ? file_str(fp.peak_file) : Py_NewRef(Py_None);
+    return Py_BuildValue("{s:N,s:N,s:N,s:L,s:L,s:d,s:N,s:i,s:K,s:K,s:d,s:i}",
+                         "lines", lines_list(), "timeline", timeline_list(), "counters",
+                         counters_dict(), "current_bytes", (long long)fp.current, "peak_bytes",
+                         (long long)fp.peak, "peak_at_s", fp.peak_at_s, "peak_file", peak_file,
+                         "peak_line", (int)fp.peak_line, "samples",
+                         (unsigned long long)hl_samples_taken(), "interval_bytes",
+                         (unsigned long long)hl_sampling_interval(), "now_s", hl_now_s(),
+                         "native_hooks", hl_native_hooks_active());
+}
+
+static PyObject *footprint(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    hl_footprint fp;
+    hl_footprint_read(&fp);
+    return Py_BuildValue("(LL)", (long long)fp.current, (long long)fp.peak);
+}
+
+static PyObject *reset(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    hl_reset();
+    Py_RETURN_NONE;
+}
+
+static PyObject *native_hooks_active(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(hl_native_hooks_active());
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(interval=0, seed=0, only='', exclude='')\n\nSampling interval in bytes, RNG "
+     "seed, and the file filter (newline-separated substrings / path prefixes)."},
+    {"install_python_hooks", install_python_hooks, METH_NOARGS,
+     "Wrap the RAW, MEM and OBJ allocator domains (once per process)."},
+    {"set_enabled", set_enabled, METH_O, "Start/stop charging samples to lines."},
+    {"detach", detach, METH_NOARGS, "Stop sampling and forget the frame walker (at exit)."},
+    {"snapshot", snapshot, METH_NOARGS, "The core's tables as Python data."},
+    {"counters", counters, METH_NOARGS, "Exact per-hook {name: (calls, bytes)}."},
+    {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
+    {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},
+    {"native_hooks_active", native_hooks_active, METH_NOARGS,
+     "True when the process's malloc family goes through heapline (preload mode)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "heapline._core", "heapline's C core.", -1, methods,
+    NULL,                  NULL,             NULL,                 NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void) { return PyModule_Create(&moduledef); }

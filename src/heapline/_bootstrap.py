@@ -1,0 +1,147 @@
+"""Runs inside the profiled interpreter (started by `heapline run` with the core
+preloaded): configures the core, runs the target as `__main__`, and writes the
+profile at the very end of the process, whatever way it exits.
+
+The program must not notice heapline: same argv, sys.path[0], `__main__`,
+output, exit status, and tracebacks without heapline's own frames.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import os
+import runpy
+import signal
+import sys
+import sysconfig
+import time
+from types import TracebackType
+from typing import Any
+
+from heapline import _core
+from heapline.options import ENV_VAR, Options
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def excluded_prefixes(profile_all: bool) -> list[str]:
+    """Path prefixes whose lines are not charged (unless --profile-all)."""
+    prefixes = [_HERE + os.sep]
+    if not profile_all:
+        paths = sysconfig.get_paths()
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            p = paths.get(key)
+            if p:
+                prefixes.append(os.path.join(os.path.realpath(p), ""))
+                prefixes.append(os.path.join(p, ""))
+        prefixes.append("<frozen ")
+    return sorted(set(prefixes))
+
+
+class Session:
+    """One profiled run: owns the core's configuration and the final write."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.started = time.time()
+        self.finished = False
+        self.reraise_sigint = False
+
+    def start(self) -> None:
+        o = self.opts
+        _core.configure(
+            interval=o.interval,
+            seed=o.seed,
+            only="\n".join(o.profile_only),
+            exclude="\n".join(excluded_prefixes(o.profile_all)),
+        )
+        _core.install_python_hooks()
+        _core.set_enabled(True)
+
+    def finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        _core.set_enabled(False)
+        snap = _core.snapshot()
+        _core.detach()
+        from heapline.document import build_document
+
+        argv = [self.opts.target, *self.opts.args]
+        doc = build_document(snap, program=self.opts.target, argv=argv,
+                             elapsed_s=time.time() - self.started)
+        if self.opts.json_path:
+            from heapline.document import write_json
+
+            try:
+                write_json(doc, self.opts.json_path)
+            except OSError as e:
+                print(f"heapline: error: could not write {self.opts.json_path}: {e}",
+                      file=sys.stderr)
+        if self.opts.report:
+            try:
+                from heapline.report import render
+                from rich.console import Console
+
+                render(doc, Console(file=sys.stderr, width=None if sys.stderr.isatty() else 120))
+            except Exception as e:  # the report must never change the exit status
+                print(f"heapline: error: could not print the report: {e}", file=sys.stderr)
+        if self.reraise_sigint:
+            sys.stderr.flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _trim(tb: TracebackType | None, skip: set[str]) -> TracebackType | None:
+    while tb is not None and tb.tb_frame.f_code.co_filename in skip:
+        tb = tb.tb_next
+    return tb
+
+
+def _run_script(path: str, args: list[str]) -> None:
+    sys.argv = [path, *args]
+    sys.path[0] = os.path.dirname(path)
+    with open(path, "rb") as f:
+        source = f.read()
+    code = compile(source, path, "exec", dont_inherit=True)
+    main = sys.modules["__main__"]
+    ns: dict[str, Any] = main.__dict__
+    ns.clear()
+    ns.update(__name__="__main__", __file__=path, __cached__=None, __doc__=None,
+              __loader__=None, __package__=None, __spec__=None, __builtins__=builtins)
+    exec(code, ns)
+
+
+def _run_module(name: str, args: list[str]) -> None:
+    sys.argv = [name, *args]
+    sys.path[0] = os.getcwd()
+    runpy.run_module(name, run_name="__main__", alter_sys=True)
+
+
+def main() -> None:
+    try:
+        opts = Options.from_env()
+    except ValueError as e:
+        print(f"heapline: error: {e} (start programs with `heapline run`)", file=sys.stderr)
+        raise SystemExit(2)
+    os.environ.pop(ENV_VAR, None)
+    session = Session(opts)
+    # Registered first, so it runs last: after the program's own atexit
+    # handlers and after non-daemon threads have been joined.
+    atexit.register(session.finish)
+    session.start()
+    skip = {__file__, runpy.__file__, "<frozen runpy>"}
+    try:
+        if opts.is_module:
+            _run_module(opts.target, opts.args)
+        else:
+            _run_script(opts.target, opts.args)
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - shown as Python would, then exit 1
+        tb = _trim(e.__traceback__, skip)
+        sys.excepthook(type(e), e.with_traceback(tb), tb)
+        if isinstance(e, KeyboardInterrupt):
+            session.reraise_sigint = True
+        raise SystemExit(1) from None

@@ -1,0 +1,11 @@
+"""Started by `heapline run` as `python .../heapline/_launch.py`: a file path,
+not `-c` or `-m`, so no frame of the launch itself looks like user code and the
+current directory cannot shadow the heapline package."""
+
+if __name__ == "__main__":
+    import sys
+
+    del sys.path[0]  # this package's directory
+    from heapline._bootstrap import main
+
+    main()

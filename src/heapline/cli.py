@@ -1,0 +1,176 @@
+"""The `heapline` command: argument parsing, up-front checks of the target, and
+re-execution of the interpreter with the core preloaded (`heapline run`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from heapline import __version__
+from heapline.options import DEFAULT_INTERVAL, ENV_VAR, Options
+
+PROG = "heapline"
+
+
+class UsageError(Exception):
+    """A problem with the command line or the target; one line for the user."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Line-level CPU and memory profiler for Python.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="run a Python program under the profiler",
+        usage=f"{PROG} run [options] (script.py | -m module) [args ...]",
+    )
+    run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    run.add_argument("-o", "--json", dest="json_path", metavar="FILE",
+                     help="write the profile document (JSON) to FILE")
+    run.add_argument("--no-report", dest="report", action="store_false",
+                     help="do not print the terminal report at exit")
+    run.add_argument("--profile-all", action="store_true",
+                     help="also charge lines of the standard library and installed packages")
+    run.add_argument("--profile-only", metavar="SUBSTR[,SUBSTR]", default="",
+                     help="only charge lines of files whose path contains one of these")
+    run.add_argument("--sampling-interval", type=_positive_int, default=DEFAULT_INTERVAL,
+                     metavar="BYTES",
+                     help=f"mean bytes between allocation samples (default {DEFAULT_INTERVAL})")
+    run.add_argument("--seed", type=_positive_int, default=0, help=argparse.SUPPRESS)
+    run.add_argument("target", nargs=argparse.REMAINDER, metavar="script.py [args ...]")
+
+    show = sub.add_parser("show", help="print the report of a saved profile (JSON)")
+    show.add_argument("profile", metavar="FILE")
+    return parser
+
+
+def _check_script(path: str) -> str:
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"can't open file '{path}': no such file")
+    if p.is_dir():
+        raise UsageError(f"'{path}' is a directory, not a Python script")
+    try:
+        source = p.read_bytes()
+    except OSError as e:
+        raise UsageError(f"can't read '{path}': {e.strerror}") from None
+    try:
+        compile(source, str(p), "exec", dont_inherit=True)
+    except SyntaxError as e:
+        where = f"{path}:{e.lineno}" if e.lineno else path
+        raise UsageError(f"{where}: {type(e).__name__}: {e.msg}") from None
+    except ValueError as e:  # e.g. null bytes
+        raise UsageError(f"{path}: {e}") from None
+    return str(p.resolve())
+
+
+def _check_module(name: str) -> None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as e:
+        raise UsageError(f"no module named {name!r} ({e})") from None
+    if spec is None:
+        raise UsageError(f"no module named {name!r}")
+
+
+def _check_output(path: str) -> str:
+    out = Path(path).expanduser().resolve()
+    if out.is_dir():
+        raise UsageError(f"--json {path}: is a directory")
+    if not out.parent.is_dir():
+        raise UsageError(f"--json {path}: directory {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise UsageError(f"--json {path}: directory {out.parent} is not writable")
+    return str(out)
+
+
+def options_from_args(ns: argparse.Namespace) -> Options:
+    target: list[str] = list(ns.target)
+    if ns.module:
+        _check_module(ns.module)
+        name, is_module, args = ns.module, True, target
+    else:
+        if target and target[0] == "--":
+            target = target[1:]
+        if not target:
+            raise UsageError("run: give a script to run (heapline run prog.py) or -m module")
+        if target[0] == "-m":
+            if len(target) < 2:
+                raise UsageError("run: -m needs a module name")
+            _check_module(target[1])
+            name, is_module, args = target[1], True, target[2:]
+        else:
+            name, is_module, args = _check_script(target[0]), False, target[1:]
+    only = [s for s in ns.profile_only.split(",") if s]
+    return Options(
+        target=name,
+        is_module=is_module,
+        args=args,
+        interval=ns.sampling_interval,
+        profile_all=ns.profile_all,
+        profile_only=only,
+        json_path=_check_output(ns.json_path) if ns.json_path else None,
+        report=ns.report,
+        seed=ns.seed,
+    )
+
+
+def preload_library() -> str:
+    here = Path(__file__).resolve().parent
+    lib = here / "libheapline.so"
+    if not lib.exists():
+        raise UsageError(f"the core library is missing ({lib}); reinstall heapline")
+    return str(lib)
+
+
+def exec_profiled(opts: Options) -> NoReturn:
+    """Replace this process with the interpreter, core preloaded, running the target."""
+    if not sys.platform.startswith("linux"):
+        raise UsageError(f"heapline run is not supported on {sys.platform} yet")
+    env = dict(os.environ)
+    lib = preload_library()
+    old = env.get("LD_PRELOAD", "")
+    env["LD_PRELOAD"] = lib + (":" + old if old else "")
+    env[ENV_VAR] = opts.to_env()
+    argv = [sys.executable, str(Path(__file__).resolve().parent / "_launch.py")]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, env)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+        if ns.command == "run":
+            exec_profiled(options_from_args(ns))
+        if ns.command == "show":
+            from heapline.report import main_show
+
+            return main_show(ns.profile)
+        parser.print_help()
+        return 2
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2

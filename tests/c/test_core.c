@@ -1,0 +1,255 @@
+/* C unit tests of the core, linked directly against libheapline (which, being
+ * ahead of libc in this executable's link order, interposes the malloc family
+ * just as LD_PRELOAD does). Truth is what the test itself allocated. Prints a
+ * closing "N passed, N failed" line; exits non-zero on any failure.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "heapline.h"
+
+#include <dlfcn.h>
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            passed++;                                                                              \
+        } else {                                                                                   \
+            failed++;                                                                              \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* Keep the compiler from pairing/eliding malloc+free. */
+static void *volatile sink;
+
+static hl_counter before[HL_HOOK_COUNT], after[HL_HOOK_COUNT];
+static void snap(hl_counter *c) { hl_counters_read(c); }
+static uint64_t dcalls(int h) { return after[h].calls - before[h].calls; }
+static uint64_t dbytes(int h) { return after[h].bytes - before[h].bytes; }
+
+static void test_hooks_active(void) {
+    CHECK(hl_native_hooks_active(), "malloc is not heapline's in this executable");
+}
+
+static void test_exact_counters(void) {
+    snap(before);
+    void *a = malloc(1000);
+    void *b = calloc(10, 300);
+    void *volatile nothing = NULL;
+    void *c = realloc(nothing, 777);
+    void *d = NULL;
+    int rc = posix_memalign(&d, 64, 5000);
+    void *e = aligned_alloc(128, 1024);
+    void *f = memalign(256, 3000);
+    void *g = valloc(4096 * 3);
+    void *h = pvalloc(100);
+    void *m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    snap(after);
+    CHECK(rc == 0, "posix_memalign failed");
+    CHECK(dcalls(HL_HOOK_MALLOC) == 1 && dbytes(HL_HOOK_MALLOC) == 1000, "malloc %lu/%lu",
+          (unsigned long)dcalls(HL_HOOK_MALLOC), (unsigned long)dbytes(HL_HOOK_MALLOC));
+    CHECK(dcalls(HL_HOOK_CALLOC) == 1 && dbytes(HL_HOOK_CALLOC) == 3000, "calloc");
+    CHECK(dcalls(HL_HOOK_REALLOC) == 1 && dbytes(HL_HOOK_REALLOC) == 777, "realloc");
+    CHECK(dcalls(HL_HOOK_POSIX_MEMALIGN) == 1 && dbytes(HL_HOOK_POSIX_MEMALIGN) == 5000,
+          "posix_memalign");
+    CHECK(dcalls(HL_HOOK_ALIGNED_ALLOC) == 1 && dbytes(HL_HOOK_ALIGNED_ALLOC) == 1024,
+          "aligned_alloc");
+    CHECK(dcalls(HL_HOOK_MEMALIGN) == 1 && dbytes(HL_HOOK_MEMALIGN) == 3000, "memalign");
+    CHECK(dcalls(HL_HOOK_VALLOC) == 1 && dbytes(HL_HOOK_VALLOC) == 4096 * 3, "valloc");
+    CHECK(dcalls(HL_HOOK_PVALLOC) == 1 && dbytes(HL_HOOK_PVALLOC) == 100, "pvalloc");
+    CHECK(dcalls(HL_HOOK_MMAP) == 1 && dbytes(HL_HOOK_MMAP) == (1 << 20), "mmap");
+
+    size_t usable = malloc_usable_size(a) + malloc_usable_size(b) + malloc_usable_size(c) +
+                    malloc_usable_size(d) + malloc_usable_size(e) + malloc_usable_size(f) +
+                    malloc_usable_size(g) + malloc_usable_size(h);
+    snap(before);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(e);
+    free(f);
+    free(g);
+    free(h);
+    munmap(m, 1 << 20);
+    snap(after);
+    CHECK(dcalls(HL_HOOK_FREE) == 8 && dbytes(HL_HOOK_FREE) == usable, "free %lu bytes vs %lu",
+          (unsigned long)dbytes(HL_HOOK_FREE), (unsigned long)usable);
+    CHECK(dcalls(HL_HOOK_MUNMAP) == 1 && dbytes(HL_HOOK_MUNMAP) == (1 << 20), "munmap");
+}
+
+static void test_dlsym_returns_hooks(void) {
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    CHECK(libc != NULL, "libc not loaded?");
+    void *(*m)(size_t) = NULL;
+    *(void **)&m = dlsym(libc, "malloc");
+    snap(before);
+    sink = m(4321);
+    snap(after);
+    free(sink);
+    CHECK(dcalls(HL_HOOK_MALLOC) == 1 && dbytes(HL_HOOK_MALLOC) == 4321,
+          "malloc looked up by handle bypassed the hook");
+}
+
+static void test_footprint_peak(void) {
+    hl_footprint f0, f1, f2;
+    hl_footprint_read(&f0);
+    void *big = malloc(64 << 20);
+    hl_footprint_read(&f1);
+    free(big);
+    hl_footprint_read(&f2);
+    int64_t grew = f1.current - f0.current;
+    CHECK(grew >= (64 << 20) && grew < (64 << 20) + 8192, "footprint grew by %lld",
+          (long long)grew);
+    CHECK(f1.peak >= f1.current, "peak below current");
+    CHECK(f2.current == f0.current, "footprint did not come back: %lld vs %lld",
+          (long long)f2.current, (long long)f0.current);
+}
+
+/* ---- sampling ---------------------------------------------------------- */
+static uint32_t site_file;
+static int fixed_where(hl_site *out) {
+    out->file = site_file;
+    out->line = 7;
+    return HL_WHERE_FOUND;
+}
+
+static hl_line_stats *find_line(hl_line_stats *rows, size_t n, uint32_t file, int line) {
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].file == file && rows[i].line == line) return &rows[i];
+    return NULL;
+}
+
+static hl_line_stats rows[1024];
+
+static void test_sampling_unbiased(void) {
+    int profiled = 0;
+    site_file = hl_file_intern("/tmp/prog.py", 12, &profiled);
+    CHECK(site_file >= HL_FILE_FIRST_REAL && profiled, "intern failed");
+    hl_reset();
+    hl_set_sampling_interval(16384);
+    hl_set_seed(12345);
+    hl_set_where(fixed_where);
+    hl_set_enabled(1);
+    enum { N = 40000, SZ = 1000 };
+    static void *blocks[N];
+    for (int i = 0; i < N; i++) blocks[i] = malloc(SZ);
+    size_t n = hl_stats_read(rows, 1024);
+    hl_line_stats *r = find_line(rows, n, site_file, 7);
+    double truth = (double)N * SZ;
+    CHECK(r != NULL, "no line");
+    if (r) {
+        double err = fabs(r->alloc_native - truth) / truth;
+        CHECK(err < 0.05, "estimate %.0f vs %.0f (%.1f%%)", r->alloc_native, truth, err * 100);
+        CHECK(r->alloc_python == 0, "python bytes on a native line");
+        CHECK(fabs(r->live - r->alloc_native) < 1, "live %.0f != alloc %.0f", r->live,
+              r->alloc_native);
+        CHECK(r->samples > 1000 && r->samples < 4000, "samples %lu", (unsigned long)r->samples);
+    }
+    for (int i = 0; i < N; i++) free(blocks[i]);
+    n = hl_stats_read(rows, 1024);
+    r = find_line(rows, n, site_file, 7);
+    CHECK(r && fabs(r->live) < 1, "live after free: %.1f", r ? r->live : -1.0);
+
+    /* a block far larger than the interval is counted (almost) exactly */
+    hl_reset();
+    void *big = malloc(10 << 20);
+    n = hl_stats_read(rows, 1024);
+    r = find_line(rows, n, site_file, 7);
+    CHECK(r && fabs(r->alloc_native - (10 << 20)) < 1, "big block %.0f", r ? r->alloc_native : 0);
+    free(big);
+
+    /* realloc growth is charged once, not once per call */
+    hl_reset();
+    void *p = NULL;
+    for (size_t sz = 4096; sz <= (64u << 20); sz *= 2) p = realloc(p, sz);
+    n = hl_stats_read(rows, 1024);
+    r = find_line(rows, n, site_file, 7);
+    double grown = (double)(64u << 20);
+    CHECK(r && fabs(r->alloc_native - grown) / grown < 0.05, "realloc growth %.0f vs %.0f",
+          r ? r->alloc_native : 0, grown);
+    CHECK(r && fabs(r->live - r->alloc_native) / grown < 0.05, "realloc live %.0f",
+          r ? r->live : 0);
+    free(p);
+    n = hl_stats_read(rows, 1024);
+    r = find_line(rows, n, site_file, 7);
+    CHECK(r && fabs(r->live) < 1, "realloc'd block still live: %.0f", r ? r->live : 0);
+    hl_set_enabled(0);
+    hl_set_where(NULL);
+}
+
+static void test_filter(void) {
+    int p1 = -1, p2 = -1, p3 = -1;
+    hl_set_filter("", "/usr/lib/python3\n/site/", '\n');
+    hl_file_intern("/usr/lib/python3/os.py", 22, &p1);
+    hl_file_intern("/site/pkg/x.py", 14, &p2);
+    hl_file_intern("/home/me/app.py", 15, &p3);
+    CHECK(p1 == 0 && p2 == 0 && p3 == 1, "exclude prefixes: %d %d %d", p1, p2, p3);
+    hl_set_filter("app", "", '\n');
+    hl_file_intern("/usr/lib/python3/os.py", 22, &p1);
+    hl_file_intern("/home/me/app.py", 15, &p3);
+    CHECK(p1 == 0 && p3 == 1, "only substrings: %d %d", p1, p3);
+    hl_set_filter("", "", '\n');
+    uint32_t a = hl_file_intern("/x/y.py", 7, &p1);
+    uint32_t b = hl_file_intern("/x/y.py", 7, &p2);
+    CHECK(a == b && strcmp(hl_file_name(a), "/x/y.py") == 0, "interning not stable");
+}
+
+/* ---- threads ------------------------------------------------------------- */
+enum { THREADS = 8, ROUNDS = 20000 };
+static void *thread_body(void *arg) {
+    (void)arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        void *p = malloc(100 + (size_t)(i % 7));
+        sink = p;
+        free(p);
+    }
+    return NULL;
+}
+
+static void test_threads_exact(void) {
+    hl_set_where(fixed_where);
+    hl_set_enabled(1);
+    snap(before);
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, thread_body, NULL);
+    for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    snap(after);
+    uint64_t want_bytes = 0;
+    for (int i = 0; i < ROUNDS; i++) want_bytes += 100 + (uint64_t)(i % 7);
+    want_bytes *= THREADS;
+    /* glibc's pthread_create may malloc a few small blocks of its own */
+    uint64_t calls = dcalls(HL_HOOK_MALLOC) + dcalls(HL_HOOK_CALLOC);
+    CHECK(calls >= (uint64_t)THREADS * ROUNDS && calls < (uint64_t)THREADS * ROUNDS + 64,
+          "thread malloc calls %lu", (unsigned long)calls);
+    CHECK(dbytes(HL_HOOK_MALLOC) >= want_bytes && dbytes(HL_HOOK_MALLOC) < want_bytes + 65536,
+          "thread malloc bytes %lu vs %lu", (unsigned long)dbytes(HL_HOOK_MALLOC),
+          (unsigned long)want_bytes);
+    hl_set_enabled(0);
+    hl_set_where(NULL);
+}
+
+int main(void) {
+    test_hooks_active();
+    test_exact_counters();
+    test_dlsym_returns_hooks();
+    test_footprint_peak();
+    test_filter();
+    test_sampling_unbiased();
+    test_threads_exact();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
