@@ -4,11 +4,17 @@
  * marked busy so the native hooks below it (pymalloc -> malloc) count the
  * footprint but do not sample the same bytes again. A hook entered while the
  * thread is already busy (OBJ -> RAW for large objects) just forwards.
+ *
+ * Bytes of the MEM and OBJ domains (Python objects and their buffers) count as
+ * Python; bytes requested directly from the RAW domain count as native: that
+ * domain is C code asking for plain memory (numpy >= 2.5 allocates array data
+ * with PyMem_RawMalloc), the same thing it would get from malloc.
  */
 #include "thread_state.h"
 
 typedef struct {
     hl_pyalloc prev;
+    int kind; /* what the bytes count as */
 } py_domain;
 
 static py_domain domains[3];
@@ -20,7 +26,7 @@ static void *py_malloc(void *ctx, size_t n) {
     t->busy = HL_BUSY_PY;
     void *p = d->prev.malloc(d->prev.ctx, n);
     t->busy = 0;
-    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_MALLOC, p, n, HL_KIND_PYTHON);
+    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_MALLOC, p, n, d->kind);
     return p;
 }
 
@@ -31,7 +37,7 @@ static void *py_calloc(void *ctx, size_t nelem, size_t elsize) {
     t->busy = HL_BUSY_PY;
     void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
     t->busy = 0;
-    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_CALLOC, p, nelem * elsize, HL_KIND_PYTHON);
+    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_CALLOC, p, nelem * elsize, d->kind);
     return p;
 }
 
@@ -50,7 +56,7 @@ static void *py_realloc(void *ctx, void *ptr, size_t n) {
      * charging the new size then is off by less than that. */
     int64_t grow = t->nested_set ? t->nested_delta : (int64_t)n;
     if ((ptr && hl_filter_maybe(ptr)) || (grow > 0 && t->countdown - grow <= 0))
-        hl_realloc_slow(t, ptr, q, grow, HL_KIND_PYTHON);
+        hl_realloc_slow(t, ptr, q, grow, d->kind);
     else if (grow > 0)
         t->countdown -= grow;
     return q;
@@ -69,6 +75,7 @@ static void py_free(void *ctx, void *ptr) {
 void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook) {
     if (domain < 0 || domain > 2) return;
     domains[domain].prev = *prev;
+    domains[domain].kind = domain == 0 ? HL_KIND_NATIVE : HL_KIND_PYTHON;
     hook->ctx = &domains[domain];
     hook->malloc = py_malloc;
     hook->calloc = py_calloc;
