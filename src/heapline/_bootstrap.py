@@ -35,7 +35,9 @@ def excluded_prefixes(profile_all: bool) -> list[str]:
             if p:
                 prefixes.append(os.path.join(os.path.realpath(p), ""))
                 prefixes.append(os.path.join(p, ""))
-        prefixes.append("<frozen ")
+        # stdlib-made code: importlib's frozen modules, namedtuple/dataclass
+        # methods compiled from strings
+        prefixes += ["<frozen ", "<string>"]
     return sorted(set(prefixes))
 
 
@@ -81,6 +83,7 @@ class Session:
                       file=sys.stderr)
         if self.opts.report:
             try:
+                sys.stdout.flush()
                 from heapline.report import render
                 from rich.console import Console
 

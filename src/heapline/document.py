@@ -35,8 +35,8 @@ def _line_entry(path: str, line: int, py: float, native: float, samples: int, li
 def build_document(snap: dict[str, Any], *, program: str, argv: list[str],
                    elapsed_s: float) -> dict[str, Any]:
     files: dict[str, list[dict[str, Any]]] = {}
-    pseudo = {k: {"alloc_bytes": 0, "live_bytes": 0, "alloc_samples": 0}
-              for k in _PSEUDO.values()}
+    pseudo: dict[str, dict[str, int]] = {
+        k: {"alloc_bytes": 0, "live_bytes": 0, "alloc_samples": 0} for k in _PSEUDO.values()}
     for path, line, py, native, samples, live, at_peak in snap["lines"]:
         if path in _PSEUDO:
             p = pseudo[_PSEUDO[path]]
@@ -46,7 +46,7 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str],
             continue
         files.setdefault(path, []).append(
             _line_entry(path, line, py, native, samples, live, at_peak))
-    file_list = [
+    file_list: list[dict[str, Any]] = [
         {"path": path, "lines": sorted(lines, key=lambda e: e["line"])}
         for path, lines in files.items()
     ]

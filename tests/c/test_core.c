@@ -108,6 +108,7 @@ static void test_footprint_peak(void) {
     hl_footprint f0, f1, f2;
     hl_footprint_read(&f0);
     void *big = malloc(64 << 20);
+    sink = big;
     hl_footprint_read(&f1);
     free(big);
     hl_footprint_read(&f2);
@@ -146,7 +147,7 @@ static void test_sampling_unbiased(void) {
     hl_set_enabled(1);
     enum { N = 40000, SZ = 1000 };
     static void *blocks[N];
-    for (int i = 0; i < N; i++) blocks[i] = malloc(SZ);
+    for (int i = 0; i < N; i++) sink = blocks[i] = malloc(SZ);
     size_t n = hl_stats_read(rows, 1024);
     hl_line_stats *r = find_line(rows, n, site_file, 7);
     double truth = (double)N * SZ;
@@ -167,6 +168,7 @@ static void test_sampling_unbiased(void) {
     /* a block far larger than the interval is counted (almost) exactly */
     hl_reset();
     void *big = malloc(10 << 20);
+    sink = big;
     n = hl_stats_read(rows, 1024);
     r = find_line(rows, n, site_file, 7);
     CHECK(r && fabs(r->alloc_native - (10 << 20)) < 1, "big block %.0f", r ? r->alloc_native : 0);
@@ -175,7 +177,7 @@ static void test_sampling_unbiased(void) {
     /* realloc growth is charged once, not once per call */
     hl_reset();
     void *p = NULL;
-    for (size_t sz = 4096; sz <= (64u << 20); sz *= 2) p = realloc(p, sz);
+    for (size_t sz = 4096; sz <= (64u << 20); sz *= 2) sink = p = realloc(p, sz);
     n = hl_stats_read(rows, 1024);
     r = find_line(rows, n, site_file, 7);
     double grown = (double)(64u << 20);

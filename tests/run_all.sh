@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every test heapline has: the C unit tests of the core (built with UBSan),
+# then, for each supported CPython (3.11, 3.12, 3.13) that this machine has,
+# a fresh virtual environment with heapline installed from this tree and the
+# Python test suite. Usage: bash tests/run_all.sh [pytest args...]
+#
+# HEAPLINE_PYTHONS="3.11 3.12" limits the versions; HEAPLINE_REQUIRE_ALL=1 makes
+# a missing version an error instead of a skip (CI sets it).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+out="$root/build/test-all"
+mkdir -p "$out"
+
+find_python() { # prints the path of python$1, or nothing
+    local v="$1" p
+    for p in "$(command -v "python$v" 2>/dev/null || true)" \
+             "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v"; do
+        if [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import sys' >/dev/null 2>&1; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
+host_python="$(find_python 3.11)"
+[ -n "$host_python" ] || host_python="$(command -v python3)"
+
+echo "== C unit tests (UBSan) =="
+tools="$out/tools"
+if [ ! -x "$tools/bin/meson" ]; then
+    "$host_python" -m venv "$tools"
+    "$tools/bin/pip" install -q meson ninja
+fi
+export PATH="$tools/bin:$PATH"
+cbuild="$out/c-ubsan"
+if [ ! -f "$cbuild/build.ninja" ]; then
+    # AddressSanitizer replaces malloc itself, so it cannot run under an
+    # allocator interposer; UBSan can.
+    meson setup "$cbuild" -Dbuildtype=debugoptimized -Db_sanitize=undefined -Db_lundef=false
+fi
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$cbuild" --print-errorlogs
+
+status=0
+versions="${HEAPLINE_PYTHONS:-3.11 3.12 3.13}"
+for v in $versions; do
+    py="$(find_python "$v")"
+    if [ -z "$py" ]; then
+        if [ "${HEAPLINE_REQUIRE_ALL:-0}" = 1 ]; then
+            echo "error: python$v not found" >&2
+            exit 1
+        fi
+        echo "== Python $v: not found, skipped =="
+        continue
+    fi
+    echo "== Python $v ($py) =="
+    venv="$out/venv-$v"
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip >/dev/null
+    "$venv/bin/pip" install -q "$root[test]"
+    (cd "$out" && "$venv/bin/python" -m pytest "$root/tests" -p no:cacheprovider "$@") || status=1
+done
+exit $status
