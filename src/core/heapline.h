@@ -118,7 +118,15 @@ typedef struct hl_line_stats {
     uint64_t samples;
     double live;         /* estimated bytes still allocated */
     double at_peak;      /* estimated bytes held at the last peak snapshot */
+    double cpu_python;   /* seconds */
+    double cpu_native;
+    double cpu_system;
+    uint64_t cpu_samples;
 } hl_line_stats;
+
+/* Charges CPU (or wall) seconds to a line: the CPU sampler's only entry. */
+HL_EXPORT void hl_cpu_charge(uint32_t file, int32_t line, double python_s, double native_s,
+                             double system_s);
 
 /* Copies up to cap rows; returns the number of rows in the table. */
 HL_EXPORT size_t hl_stats_read(hl_line_stats *out, size_t cap);

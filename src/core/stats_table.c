@@ -171,6 +171,17 @@ void hl_lines_snapshot_peak_locked(void) {
     }
 }
 
+void hl_cpu_charge(uint32_t file, int32_t line, double python_s, double native_s,
+                   double system_s) {
+    hl_lock(&hl_tables_lock);
+    hl_line_stats *s = &lines[hl_line_slot_locked(file, line)];
+    s->cpu_python += python_s;
+    s->cpu_native += native_s;
+    s->cpu_system += system_s;
+    s->cpu_samples++;
+    hl_unlock(&hl_tables_lock);
+}
+
 size_t hl_stats_read(hl_line_stats *out, size_t cap) {
     hl_lock(&hl_tables_lock);
     size_t n = used_count;

@@ -2,13 +2,17 @@
  * profiled code, reading the thread's own interpreter frames directly. It runs
  * inside allocator hooks, possibly without the GIL, so it takes no lock of
  * Python's, calls nothing that allocates, and only reads frames of its own
- * thread (which no other thread changes). Frame internals differ in every
+ * thread (which no other thread changes). The CPU sampler uses the same walk
+ * on other threads' states while it holds the GIL. Frame internals differ in every
  * CPython version: each version has its own small `current_frame`/`frame_*`
  * functions below; the walk itself is shared.
  */
 #define Py_BUILD_CORE_MODULE 1
 #include <Python.h>
 #include "internal/pycore_frame.h"
+#if PY_VERSION_HEX < 0x030D0000
+#include "internal/pycore_interp.h"
+#endif
 
 #include "frame_walk.h"
 
@@ -29,6 +33,7 @@ static int frame_line(iframe *f, PyCodeObject *co) {
     (void)co;
     return PyUnstable_InterpreterFrame_GetLine(f);
 }
+static const void *frame_instr(iframe *f) { return f->instr_ptr; }
 #elif PY_VERSION_HEX >= 0x030C0000 /* 3.12 */
 static iframe *current_frame(PyThreadState *ts) {
     return ts->cframe ? ts->cframe->current_frame : NULL;
@@ -42,6 +47,7 @@ static int frame_line(iframe *f, PyCodeObject *co) {
     (void)co;
     return PyUnstable_InterpreterFrame_GetLine(f);
 }
+static const void *frame_instr(iframe *f) { return f->prev_instr; }
 #else /* 3.11 */
 static iframe *current_frame(PyThreadState *ts) {
     return ts->cframe ? ts->cframe->current_frame : NULL;
@@ -54,6 +60,7 @@ static PyCodeObject *frame_code(iframe *f) {
 static int frame_line(iframe *f, PyCodeObject *co) {
     return PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
 }
+static const void *frame_instr(iframe *f) { return f->prev_instr; }
 #endif
 
 /* UTF-8 of a str without allocating: the ASCII data, the cached UTF-8, or an
@@ -93,9 +100,7 @@ static Py_ssize_t utf8_of(PyObject *s, const char **out, char *buf, size_t cap) 
 
 #define MAX_DEPTH 512
 
-int heapline_where(hl_site *out) {
-    PyThreadState *ts = PyGILState_GetThisThreadState();
-    if (ts == NULL) return HL_WHERE_NO_PYTHON;
+int heapline_where_in(PyThreadState *ts, hl_site *out, hl_frame_pos *pos) {
     char buf[1024];
     int depth = 0;
     for (iframe *f = current_frame(ts); f != NULL && depth < MAX_DEPTH; f = f->previous, depth++) {
@@ -109,7 +114,30 @@ int heapline_where(hl_site *out) {
         if (id == 0 || !profiled) continue;
         out->file = id;
         out->line = frame_line(f, co);
+        if (pos) {
+            /* the innermost frame says whether the thread moved on since */
+            iframe *top = current_frame(ts);
+            pos->frame = top;
+            pos->instr = frame_instr(top);
+        }
         return HL_WHERE_FOUND;
     }
     return HL_WHERE_OUTSIDE;
+}
+
+int heapline_where(hl_site *out) {
+    PyThreadState *ts = PyGILState_GetThisThreadState();
+    if (ts == NULL) return HL_WHERE_NO_PYTHON;
+    return heapline_where_in(ts, out, NULL);
+}
+
+/* Py_AddPendingCall from a thread other than the main one does not wake the
+ * main thread's eval loop in 3.11 and 3.12 (the "can handle pending calls" test
+ * is made on the calling thread); 3.13 signals the main thread itself. */
+void heapline_wake_main(PyThreadState *main_ts) {
+#if PY_VERSION_HEX < 0x030D0000
+    _Py_atomic_store_relaxed(&main_ts->interp->ceval.eval_breaker, 1);
+#else
+    (void)main_ts;
+#endif
 }

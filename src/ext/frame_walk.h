@@ -1,9 +1,24 @@
-/* Line lookup callback registered with the core (frame_walk.c). */
+/* Line lookup from interpreter frames (frame_walk.c). */
 #ifndef HEAPLINE_FRAME_WALK_H
 #define HEAPLINE_FRAME_WALK_H
 
+#include <Python.h>
+
 #include "heapline.h"
 
+/* Where a thread's innermost frame is: unchanged between two CPU samples means
+ * the thread did not execute bytecode in between. */
+typedef struct hl_frame_pos {
+    const void *frame;
+    const void *instr;
+} hl_frame_pos;
+
+/* The core's callback: the calling thread's innermost profiled line. */
 int heapline_where(hl_site *out);
+/* The same for any thread state; the caller holds the GIL or is that thread. */
+int heapline_where_in(PyThreadState *ts, hl_site *out, hl_frame_pos *pos);
+
+/* After Py_AddPendingCall from another thread: make the main thread look. */
+void heapline_wake_main(PyThreadState *main_ts);
 
 #endif

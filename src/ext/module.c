@@ -5,9 +5,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "cpu_sampler.h"
 #include "frame_walk.h"
 #include "heapline.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static int python_hooks_installed;
@@ -62,6 +64,25 @@ static PyObject *detach(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static PyObject *cpu_start(PyObject *self, PyObject *args) {
+    (void)self;
+    double interval;
+    int wall;
+    if (!PyArg_ParseTuple(args, "dp", &interval, &wall)) return NULL;
+    if (hl_cpu_start(interval, wall) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "could not start the CPU sampling thread");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *cpu_stop(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    hl_cpu_stop();
+    Py_RETURN_NONE;
+}
+
 static PyObject *file_str(uint32_t id) {
     const char *s = hl_file_name(id);
     if (!s) s = "<unknown>";
@@ -102,9 +123,10 @@ static PyObject *lines_list(void) {
     for (size_t i = 0; out && i < n; i++) {
         hl_line_stats *r = &rows[i];
         PyObject *path = file_str(r->file);
-        PyObject *t = path ? Py_BuildValue("(NiddKdd)", path, (int)r->line, r->alloc_python,
+        PyObject *t = path ? Py_BuildValue("(NiddKdddddK)", path, (int)r->line, r->alloc_python,
                                            r->alloc_native, (unsigned long long)r->samples,
-                                           r->live, r->at_peak)
+                                           r->live, r->at_peak, r->cpu_python, r->cpu_native,
+                                           r->cpu_system, (unsigned long long)r->cpu_samples)
                            : NULL;
         if (!t || PyList_Append(out, t) < 0) Py_CLEAR(out);
         Py_XDECREF(t);
@@ -143,7 +165,12 @@ static PyObject *snapshot(PyObject *self, PyObject *unused) {
     hl_footprint fp;
     hl_footprint_read(&fp);
     PyObject *peak_file = fp.peak_file ? file_str(fp.peak_file) : Py_NewRef(Py_None);
-    return Py_BuildValue("{s:N,s:N,s:N,s:L,s:L,s:d,s:N,s:i,s:K,s:K,s:d,s:i}",
+    hl_cpu_totals c = hl_cpu_read_totals();
+    PyObject *cpu = Py_BuildValue("{s:d,s:O,s:K,s:d,s:d,s:d}", "interval_s", c.interval_s, "wall",
+                                  c.wall ? Py_True : Py_False, "samples",
+                                  (unsigned long long)c.samples, "python_s", c.python_s,
+                                  "native_s", c.native_s, "system_s", c.system_s);
+    return Py_BuildValue("{s:N,s:N,s:N,s:N,s:L,s:L,s:d,s:N,s:i,s:K,s:K,s:d,s:i}", "cpu", cpu,
                          "lines", lines_list(), "timeline", timeline_list(), "counters",
                          counters_dict(), "current_bytes", (long long)fp.current, "peak_bytes",
                          (long long)fp.peak, "peak_at_s", fp.peak_at_s, "peak_file", peak_file,
@@ -183,6 +210,9 @@ static PyMethodDef methods[] = {
     {"set_enabled", set_enabled, METH_O, "Start/stop charging samples to lines."},
     {"detach", detach, METH_NOARGS, "Stop sampling and forget the frame walker (at exit)."},
     {"snapshot", snapshot, METH_NOARGS, "The core's tables as Python data."},
+    {"cpu_start", cpu_start, METH_VARARGS,
+     "cpu_start(interval_s, wall): start the CPU sampling thread (main thread only)."},
+    {"cpu_stop", cpu_stop, METH_NOARGS, "Stop CPU sampling and charge the last interval."},
     {"counters", counters, METH_NOARGS, "Exact per-hook {name: (calls, bytes)}."},
     {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
     {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},
@@ -196,4 +226,11 @@ static struct PyModuleDef moduledef = {
     NULL,                  NULL,             NULL,                 NULL,
 };
 
-PyMODINIT_FUNC PyInit__core(void) { return PyModule_Create(&moduledef); }
+PyMODINIT_FUNC PyInit__core(void) {
+    static int forked_handler;
+    if (!forked_handler) {
+        pthread_atfork(NULL, NULL, hl_cpu_after_fork_child);
+        forked_handler = 1;
+    }
+    return PyModule_Create(&moduledef);
+}

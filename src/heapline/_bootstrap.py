@@ -58,13 +58,18 @@ class Session:
             only="\n".join(o.profile_only),
             exclude="\n".join(excluded_prefixes(o.profile_all)),
         )
-        _core.install_python_hooks()
-        _core.set_enabled(True)
+        if o.memory:
+            _core.install_python_hooks()
+            _core.set_enabled(True)
+        if o.cpu:
+            _core.cpu_start(o.cpu_interval, o.wall)
 
     def finish(self) -> None:
         if self.finished:
             return
         self.finished = True
+        if self.opts.cpu:
+            _core.cpu_stop()
         _core.set_enabled(False)
         snap = _core.snapshot()
         _core.detach()
@@ -72,7 +77,8 @@ class Session:
 
         argv = [self.opts.target, *self.opts.args]
         doc = build_document(snap, program=self.opts.target, argv=argv,
-                             elapsed_s=time.time() - self.started)
+                             elapsed_s=time.time() - self.started, cpu_on=self.opts.cpu,
+                             memory_on=self.opts.memory)
         if self.opts.json_path:
             from heapline.document import write_json
 

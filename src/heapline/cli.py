@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from heapline import __version__
-from heapline.options import DEFAULT_INTERVAL, ENV_VAR, Options
+from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, ENV_VAR, Options
 
 PROG = "heapline"
 
@@ -32,6 +32,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
     return value
 
 
@@ -58,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="BYTES",
                      help=f"mean bytes between allocation samples (default {DEFAULT_INTERVAL})")
     run.add_argument("--seed", type=_positive_int, default=0, help=argparse.SUPPRESS)
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--cpu-only", action="store_true", help="profile CPU time only")
+    mode.add_argument("--memory-only", action="store_true", help="profile memory only")
+    run.add_argument("--cpu-interval", type=_positive_float, default=DEFAULT_CPU_INTERVAL,
+                     metavar="SECONDS",
+                     help=f"mean seconds between CPU samples (default {DEFAULT_CPU_INTERVAL})")
+    run.add_argument("--wall", action="store_true",
+                     help="charge elapsed (wall-clock) time instead of CPU time, so waiting "
+                          "and sleeping lines show up")
     run.add_argument("target", nargs=argparse.REMAINDER, metavar="script.py [args ...]")
 
     show = sub.add_parser("show", help="print the report of a saved profile (JSON)")
@@ -133,6 +152,10 @@ def options_from_args(ns: argparse.Namespace) -> Options:
         json_path=_check_output(ns.json_path) if ns.json_path else None,
         report=ns.report,
         seed=ns.seed,
+        cpu=not ns.memory_only,
+        memory=not ns.cpu_only,
+        cpu_interval=ns.cpu_interval,
+        wall=ns.wall,
     )
 
 
@@ -149,9 +172,10 @@ def exec_profiled(opts: Options) -> NoReturn:
     if not sys.platform.startswith("linux"):
         raise UsageError(f"heapline run is not supported on {sys.platform} yet")
     env = dict(os.environ)
-    lib = preload_library()
-    old = env.get("LD_PRELOAD", "")
-    env["LD_PRELOAD"] = lib + (":" + old if old else "")
+    if opts.memory:  # CPU-only runs need no allocator hooks at all
+        lib = preload_library()
+        old = env.get("LD_PRELOAD", "")
+        env["LD_PRELOAD"] = lib + (":" + old if old else "")
     env[ENV_VAR] = opts.to_env()
     argv = [sys.executable, str(Path(__file__).resolve().parent / "_launch.py")]
     sys.stdout.flush()

@@ -11,14 +11,20 @@ import sys
 import tempfile
 from typing import Any
 
+from heapline.functions import function_of
+
 FORMAT = "heapline-profile"
 VERSION = 1
 
 _PSEUDO = {"<native thread>": "native_threads", "<unattributed>": "unattributed"}
 
 
+_CPU_KEYS = ("cpu_python_s", "cpu_native_s", "cpu_system_s")
+
+
 def _line_entry(path: str, line: int, py: float, native: float, samples: int, live: float,
-                at_peak: float) -> dict[str, Any]:
+                at_peak: float, cpu_py: float, cpu_nat: float, cpu_sys: float,
+                cpu_samples: int) -> dict[str, Any]:
     py_i, nat_i = max(0, round(py)), max(0, round(native))
     return {
         "line": line,
@@ -29,28 +35,55 @@ def _line_entry(path: str, line: int, py: float, native: float, samples: int, li
         "alloc_samples": samples,
         "live_bytes": max(0, round(live)),
         "peak_bytes": max(0, round(at_peak)),
+        "cpu_python_s": max(0.0, cpu_py),
+        "cpu_native_s": max(0.0, cpu_nat),
+        "cpu_system_s": max(0.0, cpu_sys),
+        "cpu_samples": cpu_samples,
     }
 
 
-def build_document(snap: dict[str, Any], *, program: str, argv: list[str],
-                   elapsed_s: float) -> dict[str, Any]:
+def _functions(path: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-function totals of a file's lines (innermost enclosing function)."""
+    groups: dict[tuple[str, int], dict[str, Any]] = {}
+    for e in lines:
+        span = function_of(path, e["line"])
+        name, first, last = (span.name, span.first, span.last) if span else ("<module>", 0, 0)
+        g = groups.setdefault((name, first), {
+            "name": name, "first_line": first, "last_line": last, "alloc_bytes": 0,
+            "cpu_python_s": 0.0, "cpu_native_s": 0.0, "cpu_system_s": 0.0, "cpu_samples": 0})
+        if span is None:  # module level: the span of its lines
+            g["first_line"] = min(g["first_line"] or e["line"], e["line"])
+            g["last_line"] = max(g["last_line"], e["line"])
+        g["alloc_bytes"] += e["alloc_bytes"]
+        for k in (*_CPU_KEYS, "cpu_samples"):
+            g[k] += e[k]
+    return sorted(groups.values(), key=lambda g: g["first_line"])
+
+
+def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elapsed_s: float,
+                   cpu_on: bool = True, memory_on: bool = True) -> dict[str, Any]:
     files: dict[str, list[dict[str, Any]]] = {}
-    pseudo: dict[str, dict[str, int]] = {
-        k: {"alloc_bytes": 0, "live_bytes": 0, "alloc_samples": 0} for k in _PSEUDO.values()}
-    for path, line, py, native, samples, live, at_peak in snap["lines"]:
+    pseudo: dict[str, dict[str, Any]] = {
+        k: {"alloc_bytes": 0, "live_bytes": 0, "alloc_samples": 0, "cpu_s": 0.0}
+        for k in _PSEUDO.values()}
+    for row in snap["lines"]:
+        path = row[0]
         if path in _PSEUDO:
+            _, _, py, native, samples, live = row[:6]
             p = pseudo[_PSEUDO[path]]
             p["alloc_bytes"] += max(0, round(py + native))
             p["live_bytes"] += max(0, round(live))
             p["alloc_samples"] += samples
+            p["cpu_s"] += sum(row[7:10])
             continue
-        files.setdefault(path, []).append(
-            _line_entry(path, line, py, native, samples, live, at_peak))
-    file_list: list[dict[str, Any]] = [
-        {"path": path, "lines": sorted(lines, key=lambda e: e["line"])}
-        for path, lines in files.items()
-    ]
-    file_list.sort(key=lambda f: -sum(e["alloc_bytes"] for e in f["lines"]))
+        files.setdefault(path, []).append(_line_entry(*row))
+    file_list: list[dict[str, Any]] = []
+    for path, lines in files.items():
+        lines.sort(key=lambda e: e["line"])
+        file_list.append({"path": path, "lines": lines, "functions": _functions(path, lines)})
+    file_list.sort(key=lambda f: (-sum(sum(e[k] for k in _CPU_KEYS) for e in f["lines"]),
+                                  -sum(e["alloc_bytes"] for e in f["lines"])))
+    cpu = snap["cpu"]
     peak_file = snap.get("peak_file")
     if peak_file in _PSEUDO:
         peak_file = None
@@ -71,6 +104,15 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str],
             "peak_line": snap["peak_line"] if peak_file else None,
             "timeline": [[round(t, 6), max(0, b)] for t, b in snap["timeline"]],
         },
+        "cpu": {
+            "interval_s": cpu["interval_s"],
+            "wall": cpu["wall"],
+            "samples": cpu["samples"],
+            "python_s": cpu["python_s"],
+            "native_s": cpu["native_s"],
+            "system_s": cpu["system_s"],
+        },
+        "profiled": {"cpu": cpu_on, "memory": memory_on},
         "native_hooks": bool(snap.get("native_hooks", False)),
         "files": file_list,
         **pseudo,

@@ -14,6 +14,9 @@ ENV_VAR = "HEAPLINE_OPTIONS"
 #: slow path stays a small share of run time; see README "Sampling interval".
 DEFAULT_INTERVAL = 64 * 1024
 
+#: Mean seconds between CPU samples.
+DEFAULT_CPU_INTERVAL = 0.01
+
 
 @dataclass
 class Options:
@@ -28,6 +31,10 @@ class Options:
     json_path: str | None = None
     report: bool = True
     seed: int = 0
+    cpu: bool = True
+    memory: bool = True
+    cpu_interval: float = DEFAULT_CPU_INTERVAL
+    wall: bool = False
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

@@ -7,14 +7,13 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from importlib import resources
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
-from rich import box
-from rich.console import Console, JustifyMethod, OverflowMethod
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
+
+from heapline.tables import Column, LineEntry, line_table
 
 FORMAT_NAME = "heapline-profile"
 FORMAT_VERSION = 1
@@ -30,6 +29,7 @@ _NUMBER_KEYS: dict[str, tuple[str, ...]] = {
 _LINE_KEYS = ("line", "alloc_bytes", "alloc_python_bytes", "alloc_native_bytes",
               "live_bytes", "peak_bytes")
 _RANK_KEYS = ("alloc_bytes", "live_bytes", "peak_bytes")
+_CPU_KEYS = ("cpu_python_s", "cpu_native_s", "cpu_system_s")
 _UNITS = ("B", "KiB", "MiB", "GiB")
 
 
@@ -130,13 +130,6 @@ def short_path(path: str) -> str:
     return f"…/{parent}/{name}" if parent else name
 
 
-class LineEntry(NamedTuple):
-    """One row of the line table: a file path and that line's record."""
-
-    path: str
-    data: Mapping[str, Any]
-
-
 def _share(key: str) -> Callable[[LineEntry], str]:
     return lambda e: (f"{100.0 * e.data.get(key, 0) / e.data['alloc_bytes']:.0f}%"
                       if e.data.get("alloc_bytes", 0) > 0 else "-")
@@ -151,23 +144,24 @@ def _source(entry: LineEntry) -> str:
     return src if len(src) <= SOURCE_WIDTH else src[: SOURCE_WIDTH - 1] + "…"
 
 
-@dataclass(frozen=True)
-class Column:
-    """A line-table column. Fixed columns fit their widest cell; flexible ones get
-    what is left, in list order, down to ``min_width``, cutting cells as
-    ``overflow`` says."""
-
-    header: str
-    cell: Callable[[LineEntry], str]
-    justify: JustifyMethod = "right"
-    flexible: bool = False
-    overflow: OverflowMethod = "ellipsis"
-    min_width: int = 4
+def cpu_seconds(data: Mapping[str, Any]) -> float:
+    """A line's or function's CPU (or wall) seconds, all kinds together."""
+    return float(sum(data.get(k, 0.0) for k in _CPU_KEYS))
 
 
-LINE_COLUMNS: list[Column] = [
-    Column("file:line", lambda e: f"{short_path(e.path)}:{e.data.get('line', 0)}",
-           justify="left", flexible=True, overflow="fold", min_width=12),
+def _cpu_share(key: str) -> Callable[[LineEntry], str]:
+    def cell(e: LineEntry) -> str:
+        total = cpu_seconds(e.data)
+        return f"{100.0 * e.data.get(key, 0.0) / total:.0f}%" if total > 0 else "-"
+    return cell
+
+
+def _where(e: LineEntry) -> str:
+    return f"{short_path(e.path)}:{e.data.get('line', 0)}"
+
+
+MEMORY_COLUMNS: list[Column] = [
+    Column("file:line", _where, justify="left", flexible=True, overflow="fold", min_width=12),
     Column("alloc", _bytes_of("alloc_bytes")),
     Column("python %", _share("alloc_python_bytes")),
     Column("native %", _share("alloc_native_bytes")),
@@ -175,6 +169,33 @@ LINE_COLUMNS: list[Column] = [
     Column("at peak", _bytes_of("peak_bytes")),
     Column("source", _source, justify="left", flexible=True, min_width=8),
 ]
+LINE_COLUMNS = MEMORY_COLUMNS  # the memory table was the only one in early versions
+
+
+def cpu_columns(total_s: float) -> list[Column]:
+    """Columns of the CPU tables; shares of the run are of ``total_s``."""
+    def run_share(e: LineEntry) -> str:
+        return f"{100.0 * cpu_seconds(e.data) / total_s:.1f}%" if total_s > 0 else "-"
+
+    return [
+        Column("file:line", _where, justify="left", flexible=True, overflow="fold",
+               min_width=12),
+        Column("time", lambda e: format_seconds(cpu_seconds(e.data))),
+        Column("% of run", run_share),
+        Column("python %", _cpu_share("cpu_python_s")),
+        Column("native %", _cpu_share("cpu_native_s")),
+        Column("system %", _cpu_share("cpu_system_s")),
+        Column("source", _source, justify="left", flexible=True, min_width=8),
+    ]
+
+
+def function_columns(total_s: float) -> list[Column]:
+    cols = cpu_columns(total_s)
+    cols[0] = Column("function", lambda e: f"{short_path(e.path)}:{e.data['first_line']} "
+                     f"{e.data['name']}", justify="left", flexible=True, overflow="fold",
+                     min_width=12)
+    cols[-1] = Column("alloc", _bytes_of("alloc_bytes"))
+    return cols
 
 
 def ranked_lines(doc: Mapping[str, Any]) -> list[LineEntry]:
@@ -186,92 +207,86 @@ def ranked_lines(doc: Mapping[str, Any]) -> list[LineEntry]:
     return entries
 
 
+def hot_lines(doc: Mapping[str, Any], key: str = "lines") -> list[LineEntry]:
+    """Lines (or functions, with key="functions") with CPU time, hottest first."""
+    entries = [LineEntry(str(f["path"]), x) for f in doc.get("files", [])
+               for x in f.get(key, []) if cpu_seconds(x) > 0]
+    entries.sort(key=lambda e: -cpu_seconds(e.data))
+    return entries
+
+
+def _profiled(doc: Mapping[str, Any]) -> tuple[bool, bool]:
+    p = doc.get("profiled", {})
+    return bool(p.get("cpu", "cpu" in doc)), bool(p.get("memory", True))
+
+
 def _header(doc: Mapping[str, Any]) -> Text:
-    mem, sampling = doc["memory"], doc["sampling"]
+    cpu_on, memory_on = _profiled(doc)
     program, argv = str(doc["program"]), [str(a) for a in doc["argv"]]
     command = shlex.join(argv if argv[:1] == [program] else [program, *argv])
-    where = "unknown line"
-    if mem.get("peak_file") is not None:
-        where = short_path(str(mem["peak_file"]))
-        if mem.get("peak_line") is not None:
-            where += f":{mem['peak_line']}"
-    return Text.assemble(
-        ("heapline profile: ", "bold"), (command, "bold cyan"), "\n",
-        "elapsed ", (format_seconds(doc["elapsed_s"]), "bold"), "\n",
-        "peak footprint ", (format_bytes(mem["peak_bytes"]), "bold red"),
-        f" at {format_seconds(mem['peak_at_s'])} (", (where, "yellow"), ")\n",
-        "exit footprint ", (format_bytes(mem["exit_bytes"]), "bold"), "\n",
-        f"sampling every {format_bytes(sampling['interval_bytes'])} allocated, "
-        f"{int(sampling['samples']):,} samples",
-    )
+    parts: list[Any] = [("heapline profile: ", "bold"), (command, "bold cyan"), "\n",
+                        "elapsed ", (format_seconds(doc["elapsed_s"]), "bold")]
+    cpu = doc.get("cpu")
+    if cpu_on and cpu:
+        kind = "wall-clock" if cpu.get("wall") else "CPU"
+        total = cpu["python_s"] + cpu["native_s"] + cpu["system_s"]
+        parts += ["\n", f"{kind} ", (format_seconds(total), "bold"),
+                  f" (python {format_seconds(cpu['python_s'])}, native "
+                  f"{format_seconds(cpu['native_s'])}, system {format_seconds(cpu['system_s'])}),"
+                  f" {int(cpu['samples']):,} samples every {cpu['interval_s'] * 1000:g} ms"]
+    if memory_on:
+        mem, sampling = doc["memory"], doc["sampling"]
+        where = "unknown line"
+        if mem.get("peak_file") is not None:
+            where = short_path(str(mem["peak_file"]))
+            if mem.get("peak_line") is not None:
+                where += f":{mem['peak_line']}"
+        parts += [
+            "\n", "peak footprint ", (format_bytes(mem["peak_bytes"]), "bold red"),
+            f" at {format_seconds(mem['peak_at_s'])} (", (where, "yellow"), ")\n",
+            "exit footprint ", (format_bytes(mem["exit_bytes"]), "bold"), "\n",
+            f"sampling every {format_bytes(sampling['interval_bytes'])} allocated, "
+            f"{int(sampling['samples']):,} samples",
+        ]
+    return Text.assemble(*parts)
 
 
-def _two_line_width(header: str) -> int:
-    """Narrowest width at which ``header`` fits on two lines, split at a space."""
-    words = header.split()
-    return min(max(len(" ".join(words[:i])), len(" ".join(words[i:])))
-               for i in range(1, len(words) + 1))
-
-
-def _column_widths(columns: list[Column], rows: list[list[str]], space: int) -> list[int]:
-    """Widths for ``columns`` so that together they fit in ``space`` if possible."""
-    def natural(i: int, header: int) -> int:
-        return max([header] + [len(row[i]) for row in rows])
-
-    widths = [natural(i, len(col.header)) for i, col in enumerate(columns)]
-    if sum(widths) > space:  # let headers take two lines before squeezing cells
-        widths = [natural(i, _two_line_width(c.header)) for i, c in enumerate(columns)]
-    flex = [i for i, col in enumerate(columns) if col.flexible]
-    left = space - sum(w for i, w in enumerate(widths) if i not in flex)
-    if flex and left < sum(widths[i] for i in flex):
-        low = {i: min(widths[i], columns[i].min_width) for i in flex}
-        budget = max(0, left - sum(low.values()))
-        for i in flex:  # earlier columns get what they want first
-            extra = min(budget, widths[i] - low[i])
-            widths[i], budget = low[i] + extra, budget - extra
-    return widths
-
-
-def line_table(entries: list[LineEntry], columns: list[Column], width: int) -> Table:
-    """A table of ``entries`` laid out to fit ``width`` terminal cells."""
-    rows = [[col.cell(entry) for col in columns] for entry in entries]
-    gap = 3  # padding, divider, padding; narrow terminals drop one padding cell
-    widths = _column_widths(columns, rows, width - gap * len(columns) + 1)
-    if sum(widths) + gap * len(columns) - 1 > width:
-        gap = 2
-        widths = _column_widths(columns, rows, width - gap * len(columns) + 1)
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", show_edge=False,
-                  padding=(0, 1, 0, gap - 2), pad_edge=gap == 3)
-    for col, w in zip(columns, widths):
-        table.add_column(col.header, justify=col.justify, overflow=col.overflow, width=w)
-    for row in rows:
-        table.add_row(*(Text(cell, no_wrap=col.overflow != "fold", overflow=col.overflow)
-                        for col, cell in zip(columns, row)))
-    return table
+def _print_table(console: Console, title: str, entries: list[LineEntry],
+                 columns: list[Column], top: int, empty: str) -> None:
+    console.print()
+    console.print(Text(title, style="bold underline"))
+    shown = entries[: max(top, 0)]
+    if shown:
+        console.print(line_table(shown, columns, console.width))
+    if not entries:
+        console.print(Text(empty, style="yellow"))
+    elif len(shown) < len(entries):
+        console.print(Text(f"showing the top {len(shown)} of {len(entries)}", style="dim"))
 
 
 def render(doc: dict[str, Any], console: Console, top: int = 30) -> None:
     """Print the terminal report for a profile document."""
+    cpu_on, memory_on = _profiled(doc)
     console.print(_header(doc))
-    console.print()
-    entries = ranked_lines(doc)
-    shown = entries[: max(top, 0)]
-    if shown:
-        console.print(line_table(shown, LINE_COLUMNS, console.width))
-    if not entries:
-        console.print(Text("no allocations attributed to profiled code; "
-                           "try --profile-all", style="yellow"))
-    elif len(shown) < len(entries):
-        console.print(Text(f"showing the top {len(shown)} of {len(entries)} lines",
-                           style="dim"))
-    for label, key in (("native threads", "native_threads"),
-                       ("unattributed (no profiled code on stack)", "unattributed")):
-        bucket = doc.get(key, {})
-        alloc, live = bucket.get("alloc_bytes", 0), bucket.get("live_bytes", 0)
-        if alloc > 0 or live > 0:
-            console.print(Text(
-                f"{label}: {format_bytes(alloc)} allocated, {format_bytes(live)} "
-                f"live at exit ({int(bucket.get('alloc_samples', 0)):,} samples)"))
+    hint = "try --profile-all"
+    if cpu_on and "cpu" in doc:
+        c = doc["cpu"]
+        total = c["python_s"] + c["native_s"] + c["system_s"]
+        _print_table(console, "Hot lines", hot_lines(doc), cpu_columns(total), top,
+                     f"no time charged to profiled code; {hint}")
+        _print_table(console, "Functions", hot_lines(doc, "functions"),
+                     function_columns(total), max(top // 2, 1), "no functions with time")
+    if memory_on:
+        _print_table(console, "Memory", ranked_lines(doc), MEMORY_COLUMNS, top,
+                     f"no allocations attributed to profiled code; {hint}")
+        for label, key in (("native threads", "native_threads"),
+                           ("unattributed (no profiled code on stack)", "unattributed")):
+            bucket = doc.get(key, {})
+            alloc, live = bucket.get("alloc_bytes", 0), bucket.get("live_bytes", 0)
+            if alloc > 0 or live > 0:
+                console.print(Text(
+                    f"{label}: {format_bytes(alloc)} allocated, {format_bytes(live)} "
+                    f"live at exit ({int(bucket.get('alloc_samples', 0)):,} samples)"))
 
 
 def main_show(path: str) -> int:

@@ -1,0 +1,290 @@
+/* CPU sampling without signals.
+ *
+ * A timer thread sleeps for exponentially distributed intervals (mean = the
+ * CPU interval, so periodic programs are not aliased) and then asks the main
+ * thread to run sample_all() at its next bytecode boundary (Py_AddPendingCall).
+ * The callback holds the GIL, so every thread's frames are still; it charges
+ * each thread's CPU time since the previous sample (its thread CPU clock) to the
+ * thread's current line:
+ *  - main thread: the share of the interval by which the callback ran late was
+ *    spent in native code (no bytecode boundary was reached), the rest in Python;
+ *  - other threads: native when their innermost frame has not moved since the
+ *    previous sample, Python otherwise;
+ *  - system time: the process's system share of CPU over the interval.
+ * A thread that is blocked gets no CPU time, so no charge (except with --wall,
+ * which charges elapsed time instead).
+ *
+ * When the main thread has not reached a bytecode boundary for two intervals
+ * (a long native call, or blocked in join()/sleep()), the timer thread takes the
+ * GIL itself and samples: the main thread's time is then native.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "cpu_sampler.h"
+#include "frame_walk.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define MAX_THREADS 512
+/* A pending call normally runs within a microsecond or two of the request in
+ * Python code; a longer delay means the thread was inside a C call. */
+#define NATIVE_DELAY_NS 20000
+
+typedef struct {
+    unsigned long tid; /* kernel thread id; 0 = free */
+    int64_t cpu_ns;
+    hl_frame_pos pos;
+    unsigned seen; /* generation of the last sample that saw it */
+} thread_rec;
+
+static thread_rec recs[MAX_THREADS];
+static unsigned generation;
+
+static pthread_t timer;
+static pthread_mutex_t timer_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t timer_cv = PTHREAD_COND_INITIALIZER;
+static int timer_running; /* under timer_mu */
+static _Atomic int pending;
+static _Atomic int64_t sched_ns;     /* when the pending call was requested */
+static _Atomic int64_t sched_cpu_ns; /* the main thread's CPU clock then */
+static double interval_s = 0.01;
+static int wall_mode;
+static int active; /* between start and stop; main thread only */
+static unsigned long main_tid;
+static PyThreadState *main_ts;
+static unsigned long timer_tid;
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+
+/* State of the previous sample; all under the GIL. */
+static int64_t last_sample_ns;
+static int64_t last_proc_user_ns, last_proc_sys_ns;
+static hl_cpu_totals totals;
+
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The CPU clock of any thread of this process by its kernel id (what
+ * pthread_getcpuclockid computes); a thread that is gone reads as -1. */
+static int64_t thread_cpu_ns(unsigned long tid) {
+    clockid_t cid = (clockid_t)((~(clockid_t)tid << 3) | 6);
+    struct timespec ts;
+    if (clock_gettime(cid, &ts) != 0) return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void proc_times(int64_t *user_ns, int64_t *sys_ns) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user_ns = (int64_t)ru.ru_utime.tv_sec * 1000000000 + (int64_t)ru.ru_utime.tv_usec * 1000;
+    *sys_ns = (int64_t)ru.ru_stime.tv_sec * 1000000000 + (int64_t)ru.ru_stime.tv_usec * 1000;
+}
+
+static thread_rec *rec_for(unsigned long tid, int *fresh) {
+    thread_rec *free_slot = NULL;
+    for (int i = 0; i < MAX_THREADS; i++) {
+        if (recs[i].tid == tid) {
+            *fresh = 0;
+            return &recs[i];
+        }
+        if (!free_slot && (recs[i].tid == 0 || recs[i].seen + 2 < generation)) free_slot = &recs[i];
+    }
+    if (free_slot) {
+        free_slot->tid = tid;
+        free_slot->cpu_ns = 0;
+        free_slot->pos.frame = free_slot->pos.instr = NULL;
+        *fresh = 1;
+    }
+    return free_slot;
+}
+
+static double clamp01(double x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
+
+/* Charges every Python thread; the caller holds the GIL. `main_delay_ns` < 0
+ * means the main thread did not reach a bytecode boundary (timer sample). */
+static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wall */
+    int64_t now = mono_ns();
+    int64_t elapsed = now - last_sample_ns;
+    last_sample_ns = now;
+    if (elapsed <= 0) return;
+    int64_t pu, ps;
+    proc_times(&pu, &ps);
+    int64_t du = pu - last_proc_user_ns, ds = ps - last_proc_sys_ns;
+    last_proc_user_ns = pu;
+    last_proc_sys_ns = ps;
+    double sys_frac = (du + ds) > 0 ? clamp01((double)ds / (double)(du + ds)) : 0;
+    generation++;
+    totals.samples++;
+
+    PyInterpreterState *interp = PyInterpreterState_Main();
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+        unsigned long tid = ts->native_thread_id;
+        if (tid == 0 || tid == timer_tid) continue;
+        int fresh = 0;
+        thread_rec *r = rec_for(tid, &fresh);
+        int64_t cpu = thread_cpu_ns(tid);
+        hl_site site = {HL_FILE_UNATTRIBUTED, 0};
+        hl_frame_pos pos = {NULL, NULL};
+        int found = heapline_where_in(ts, &site, &pos) == HL_WHERE_FOUND;
+        if (!r) continue;
+        int64_t dcpu = (cpu >= 0 && cpu >= r->cpu_ns) ? cpu - r->cpu_ns : 0;
+        int moved = fresh || pos.frame != r->pos.frame || pos.instr != r->pos.instr;
+        r->cpu_ns = cpu >= 0 ? cpu : r->cpu_ns;
+        r->pos = pos;
+        r->seen = generation;
+        double amount = wall_mode ? (double)elapsed * 1e-9 : (double)dcpu * 1e-9;
+        if (amount <= 0) continue;
+        double native_frac;
+        if (tid == main_tid && main_delay_ns < 0)
+            native_frac = 1.0; /* no bytecode boundary for two intervals */
+        else if (tid == main_tid)
+            /* Late by d: native for at least d. Late and still at the same
+             * instruction as last time: a native call repeated or still running
+             * (a loop of numpy calls), so native throughout. */
+            native_frac = (!moved && main_delay_ns > NATIVE_DELAY_NS)
+                              ? 1.0
+                              : clamp01((double)main_delay_ns /
+                                        (wall_mode ? (double)elapsed : (double)dcpu));
+        else
+            native_frac = moved ? 0.0 : 1.0;
+        double sys_s = wall_mode ? 0 : amount * sys_frac;
+        double user = amount - sys_s;
+        double py = user * (1 - native_frac), nat = user * native_frac;
+        totals.python_s += py;
+        totals.native_s += nat;
+        totals.system_s += sys_s;
+        if (!found) {
+            site.file = HL_FILE_UNATTRIBUTED;
+            site.line = 0;
+        }
+        hl_cpu_charge(site.file, site.line, py, nat, sys_s);
+    }
+}
+
+static int pending_cb(void *arg) {
+    (void)arg;
+    /* Lateness in the main thread's own CPU time, so that time it spent
+     * preempted by other processes does not look like native code. */
+    int64_t delay = wall_mode ? mono_ns() - atomic_load(&sched_ns)
+                              : thread_cpu_ns(main_tid) - atomic_load(&sched_cpu_ns);
+    atomic_store(&pending, 0);
+    if (active) sample_all(delay > 0 ? delay : 0);
+    return 0;
+}
+
+static double draw_exp(void) {
+    rng += 0x9E3779B97F4A7C15ull;
+    uint64_t z = rng;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    double u = ((double)(z >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    return -log(u);
+}
+
+static int is_finalizing(void) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+}
+
+static void *timer_main(void *arg) {
+    (void)arg;
+    timer_tid = (unsigned long)PyThread_get_thread_native_id();
+    pthread_mutex_lock(&timer_mu);
+    while (timer_running) {
+        double wait = interval_s * draw_exp();
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        double t = (double)until.tv_nsec * 1e-9 + wait;
+        until.tv_sec += (time_t)t;
+        until.tv_nsec = (long)((t - floor(t)) * 1e9);
+        pthread_cond_timedwait(&timer_cv, &timer_mu, &until);
+        if (!timer_running) break;
+        pthread_mutex_unlock(&timer_mu);
+        int64_t now = mono_ns();
+        if (!atomic_load(&pending)) {
+            atomic_store(&sched_ns, now);
+            atomic_store(&sched_cpu_ns, thread_cpu_ns(main_tid));
+            atomic_store(&pending, 1);
+            if (Py_AddPendingCall(pending_cb, NULL) != 0)
+                atomic_store(&pending, 0);
+            else
+                heapline_wake_main(main_ts);
+        } else if ((double)(now - atomic_load(&sched_ns)) > 2e9 * interval_s && !is_finalizing()) {
+            PyGILState_STATE g = PyGILState_Ensure();
+            if (atomic_load(&pending) && active) sample_all(-1);
+            PyGILState_Release(g);
+        }
+        pthread_mutex_lock(&timer_mu);
+    }
+    pthread_mutex_unlock(&timer_mu);
+    return NULL;
+}
+
+int hl_cpu_start(double interval, int wall) {
+    if (timer_running) return 0;
+    interval_s = interval > 1e-4 ? interval : 1e-4;
+    wall_mode = wall;
+    main_tid = (unsigned long)PyThread_get_thread_native_id();
+    main_ts = PyThreadState_Get();
+    last_sample_ns = mono_ns();
+    proc_times(&last_proc_user_ns, &last_proc_sys_ns);
+    generation = 0;
+    for (int i = 0; i < MAX_THREADS; i++) recs[i].tid = 0;
+    /* the first sample charges each thread's CPU since this moment */
+    PyInterpreterState *interp = PyInterpreterState_Main();
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+        int fresh;
+        thread_rec *r = rec_for(ts->native_thread_id, &fresh);
+        if (r) r->cpu_ns = thread_cpu_ns(ts->native_thread_id);
+    }
+    timer_running = 1;
+    active = 1;
+    if (pthread_create(&timer, NULL, timer_main, NULL) != 0) {
+        timer_running = 0;
+        active = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void hl_cpu_stop(void) {
+    pthread_mutex_lock(&timer_mu);
+    int was = timer_running;
+    timer_running = 0;
+    pthread_cond_signal(&timer_cv);
+    pthread_mutex_unlock(&timer_mu);
+    if (!was) return;
+    /* the timer may be waiting for the GIL: let it have it */
+    Py_BEGIN_ALLOW_THREADS pthread_join(timer, NULL);
+    Py_END_ALLOW_THREADS
+    /* charge the tail since the last sample */
+    sample_all(0);
+    active = 0;
+}
+
+void hl_cpu_after_fork_child(void) {
+    /* the timer thread does not exist in the child */
+    timer_running = 0;
+    active = 0;
+    atomic_store(&pending, 0);
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    timer_mu = m;
+}
+
+hl_cpu_totals hl_cpu_read_totals(void) {
+    hl_cpu_totals t = totals;
+    t.interval_s = interval_s;
+    t.wall = wall_mode;
+    return t;
+}

@@ -1,0 +1,51 @@
+"""Maps source lines to the functions that contain them (from the source's
+syntax tree), to total the per-line figures by function."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    name: str  # qualified name, e.g. "Class.method"; "<module>" for top level
+    first: int
+    last: int
+
+
+def _collect(node: ast.AST, prefix: str, out: list[Span]) -> None:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = f"{prefix}{child.name}"
+            first = min([child.lineno] + [d.lineno for d in child.decorator_list])
+            if not isinstance(child, ast.ClassDef):
+                out.append(Span(name, first, child.end_lineno or child.lineno))
+                _collect(child, f"{name}.<locals>.", out)
+            else:
+                _collect(child, f"{name}.", out)
+        else:
+            _collect(child, prefix, out)
+
+
+@functools.lru_cache(maxsize=256)
+def spans_of(path: str) -> tuple[Span, ...]:
+    """Functions of a source file, innermost last; empty if it can't be parsed."""
+    try:
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    out: list[Span] = []
+    _collect(tree, "", out)
+    return tuple(out)
+
+
+def function_of(path: str, line: int) -> Span | None:
+    """The innermost function containing the line, or None for module level."""
+    best: Span | None = None
+    for s in spans_of(path):
+        if s.first <= line <= s.last and (best is None or s.first >= best.first):
+            best = s
+    return best
