@@ -10,13 +10,14 @@
  *    spent in native code (no bytecode boundary was reached), the rest in Python;
  *  - other threads: native when their innermost frame has not moved since the
  *    previous sample, Python otherwise;
- *  - system time: the process's system share of CPU over the interval.
+ *  - system time: the main thread's own system share since its previous sample
+ *    (RUSAGE_THREAD); for other threads the process's share over the interval.
  * A thread that is blocked gets no CPU time, so no charge (except with --wall,
  * which charges elapsed time instead).
  *
  * When the main thread has not reached a bytecode boundary for two intervals
  * (a long native call, or blocked in join()/sleep()), the timer thread takes the
- * GIL itself and samples: the main thread's time is then native.
+ * GIL itself and samples, so other threads are still seen.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -31,9 +32,10 @@
 #include <time.h>
 
 #define MAX_THREADS 512
-/* A pending call normally runs within a microsecond or two of the request in
- * Python code; a longer delay means the thread was inside a C call. */
-#define NATIVE_DELAY_NS 20000
+/* In Python code a pending call runs within microseconds of the request (tens
+ * when the interpreter collects garbage at that boundary); half a millisecond
+ * late means the thread was inside a C call. */
+#define NATIVE_DELAY_NS 500000
 
 typedef struct {
     unsigned long tid; /* kernel thread id; 0 = free */
@@ -63,6 +65,7 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 /* State of the previous sample; all under the GIL. */
 static int64_t last_sample_ns;
 static int64_t last_proc_user_ns, last_proc_sys_ns;
+static int64_t last_main_user_ns, last_main_sys_ns; /* main thread's own, RUSAGE_THREAD */
 static hl_cpu_totals totals;
 
 static int64_t mono_ns(void) {
@@ -80,9 +83,9 @@ static int64_t thread_cpu_ns(unsigned long tid) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void proc_times(int64_t *user_ns, int64_t *sys_ns) {
+static void rusage_times(int who, int64_t *user_ns, int64_t *sys_ns) {
     struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    getrusage(who, &ru);
     *user_ns = (int64_t)ru.ru_utime.tv_sec * 1000000000 + (int64_t)ru.ru_utime.tv_usec * 1000;
     *sys_ns = (int64_t)ru.ru_stime.tv_sec * 1000000000 + (int64_t)ru.ru_stime.tv_usec * 1000;
 }
@@ -107,19 +110,32 @@ static thread_rec *rec_for(unsigned long tid, int *fresh) {
 
 static double clamp01(double x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
 
-/* Charges every Python thread; the caller holds the GIL. `main_delay_ns` < 0
- * means the main thread did not reach a bytecode boundary (timer sample). */
+/* Charges every Python thread; the caller holds the GIL. `main_delay_ns`: how
+ * long the main thread has been in native code (see main_delay_now). */
 static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wall */
     int64_t now = mono_ns();
     int64_t elapsed = now - last_sample_ns;
     last_sample_ns = now;
     if (elapsed <= 0) return;
+    /* System share: the main thread's own when this runs on it, else the
+     * process's over the interval. */
     int64_t pu, ps;
-    proc_times(&pu, &ps);
+    rusage_times(RUSAGE_SELF, &pu, &ps);
     int64_t du = pu - last_proc_user_ns, ds = ps - last_proc_sys_ns;
     last_proc_user_ns = pu;
     last_proc_sys_ns = ps;
     double sys_frac = (du + ds) > 0 ? clamp01((double)ds / (double)(du + ds)) : 0;
+    double main_sys_frac = sys_frac;
+    if ((unsigned long)PyThread_get_thread_native_id() == main_tid) {
+        int64_t mu, ms;
+        rusage_times(RUSAGE_THREAD, &mu, &ms);
+        int64_t dmu = mu - last_main_user_ns, dms = ms - last_main_sys_ns;
+        if (dmu + dms > 0) {
+            main_sys_frac = clamp01((double)dms / (double)(dmu + dms));
+            last_main_user_ns = mu;
+            last_main_sys_ns = ms;
+        }
+    }
     generation++;
     totals.samples++;
 
@@ -142,9 +158,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         double amount = wall_mode ? (double)elapsed * 1e-9 : (double)dcpu * 1e-9;
         if (amount <= 0) continue;
         double native_frac;
-        if (tid == main_tid && main_delay_ns < 0)
-            native_frac = 1.0; /* no bytecode boundary for two intervals */
-        else if (tid == main_tid)
+        if (tid == main_tid)
             /* Late by d: native for at least d. Late and still at the same
              * instruction as last time: a native call repeated or still running
              * (a loop of numpy calls), so native throughout. */
@@ -154,7 +168,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
                                         (wall_mode ? (double)elapsed : (double)dcpu));
         else
             native_frac = moved ? 0.0 : 1.0;
-        double sys_s = wall_mode ? 0 : amount * sys_frac;
+        double sys_s = wall_mode ? 0 : amount * (tid == main_tid ? main_sys_frac : sys_frac);
         double user = amount - sys_s;
         double py = user * (1 - native_frac), nat = user * native_frac;
         totals.python_s += py;
@@ -168,14 +182,23 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
     }
 }
 
+/* How late the main thread is for the pending call requested last: in its own
+ * CPU time (so time it spent preempted by other processes does not look like
+ * native code), or elapsed time with --wall. The request time is stored only
+ * after the request is made and the main thread woken; a callback that runs
+ * before that ran at once (-1 = not stored yet). */
+static int64_t main_delay_now(void) {
+    int64_t since = atomic_load(wall_mode ? &sched_ns : &sched_cpu_ns);
+    if (since < 0) return 0;
+    int64_t now = wall_mode ? mono_ns() : thread_cpu_ns(main_tid);
+    return now > since ? now - since : 0;
+}
+
 static int pending_cb(void *arg) {
     (void)arg;
-    /* Lateness in the main thread's own CPU time, so that time it spent
-     * preempted by other processes does not look like native code. */
-    int64_t delay = wall_mode ? mono_ns() - atomic_load(&sched_ns)
-                              : thread_cpu_ns(main_tid) - atomic_load(&sched_cpu_ns);
+    int64_t delay = main_delay_now();
     atomic_store(&pending, 0);
-    if (active) sample_all(delay > 0 ? delay : 0);
+    if (active) sample_all(delay);
     return 0;
 }
 
@@ -211,18 +234,24 @@ static void *timer_main(void *arg) {
         pthread_cond_timedwait(&timer_cv, &timer_mu, &until);
         if (!timer_running) break;
         pthread_mutex_unlock(&timer_mu);
-        int64_t now = mono_ns();
         if (!atomic_load(&pending)) {
-            atomic_store(&sched_ns, now);
-            atomic_store(&sched_cpu_ns, thread_cpu_ns(main_tid));
+            atomic_store(&sched_ns, -1);
+            atomic_store(&sched_cpu_ns, -1);
             atomic_store(&pending, 1);
-            if (Py_AddPendingCall(pending_cb, NULL) != 0)
+            if (Py_AddPendingCall(pending_cb, NULL) != 0) {
                 atomic_store(&pending, 0);
-            else
+            } else {
                 heapline_wake_main(main_ts);
-        } else if ((double)(now - atomic_load(&sched_ns)) > 2e9 * interval_s && !is_finalizing()) {
+                atomic_store(&sched_cpu_ns, thread_cpu_ns(main_tid));
+                atomic_store(&sched_ns, mono_ns());
+            }
+        } else if (atomic_load(&sched_ns) >= 0 &&
+                   (double)(mono_ns() - atomic_load(&sched_ns)) > 2e9 * interval_s &&
+                   !is_finalizing()) {
+            /* the main thread is in one long native call or blocked: sample
+             * the other threads from here */
             PyGILState_STATE g = PyGILState_Ensure();
-            if (atomic_load(&pending) && active) sample_all(-1);
+            if (atomic_load(&pending) && active) sample_all(main_delay_now());
             PyGILState_Release(g);
         }
         pthread_mutex_lock(&timer_mu);
@@ -238,7 +267,8 @@ int hl_cpu_start(double interval, int wall) {
     main_tid = (unsigned long)PyThread_get_thread_native_id();
     main_ts = PyThreadState_Get();
     last_sample_ns = mono_ns();
-    proc_times(&last_proc_user_ns, &last_proc_sys_ns);
+    rusage_times(RUSAGE_SELF, &last_proc_user_ns, &last_proc_sys_ns);
+    rusage_times(RUSAGE_THREAD, &last_main_user_ns, &last_main_sys_ns);
     generation = 0;
     for (int i = 0; i < MAX_THREADS; i++) recs[i].tid = 0;
     /* the first sample charges each thread's CPU since this moment */

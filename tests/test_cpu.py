@@ -1,0 +1,134 @@
+"""CPU profiling against separately timed reference runs.
+
+The truth for each function is its own thread CPU time (user/system) measured
+by the program running that function alone without heapline, in the same test
+session; heapline's figures are per-function totals from the profile."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux backend")
+
+PROGRAMS = Path(__file__).parent / "programs"
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def plain(prog: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(PROGRAMS / prog), *args], env=ENV,
+                          capture_output=True, text=True, timeout=300, check=True)
+
+
+def profiled(tmp_path: Path, prog: str, *opts: str) -> dict[str, Any]:
+    out = tmp_path / "p.json"
+    subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o", str(out),
+                    *opts, str(PROGRAMS / prog)], env=ENV, capture_output=True, text=True,
+                   timeout=300, check=True)
+    doc: dict[str, Any] = json.loads(out.read_text())
+    return doc
+
+
+def functions(doc: dict[str, Any], prog: str) -> dict[str, dict[str, Any]]:
+    path = str((PROGRAMS / prog).resolve())
+    for f in doc["files"]:
+        if f["path"] == path:
+            return {fn["name"]: fn for fn in f["functions"]}
+    raise AssertionError(f"{prog} not in the profile: {[f['path'] for f in doc['files']]}")
+
+
+def cpu_of(fn: dict[str, Any] | None) -> float:
+    if fn is None:
+        return 0.0
+    return float(fn["cpu_python_s"] + fn["cpu_native_s"] + fn["cpu_system_s"])
+
+
+NAMES = ["python_loop", "matmul", "syscalls", "sleeper"]
+
+
+def median_truth(prog: str, runs: int = 3) -> dict[str, Any]:
+    """Per-function figures of `runs` plain runs, median of each (machines here
+    are noisy: one run's CPU times can be off by 30%)."""
+    results = [json.loads(plain(prog, "--truth").stdout) for _ in range(runs)]
+
+    def med(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    def merge(items: list[Any]) -> Any:
+        if isinstance(items[0], dict):
+            return {k: merge([i[k] for i in items]) for k in items[0]}
+        return med(items)
+
+    return dict(merge(results))
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict[str, dict[str, float]]:
+    pytest.importorskip("numpy")
+    return median_truth("cpu_mix.py")
+
+
+def test_cpu_shares_and_kinds(tmp_path: Path, truth: dict[str, dict[str, float]]) -> None:
+    doc = profiled(tmp_path, "cpu_mix.py", "--cpu-only")
+    assert doc["profiled"] == {"cpu": True, "memory": False}
+    fns = functions(doc, "cpu_mix.py")
+    want_total = sum(t["user"] + t["system"] for t in truth.values())
+    got_total = sum(cpu_of(fns.get(n)) for n in NAMES)
+    assert got_total > 0
+    for name in NAMES:
+        want = (truth[name]["user"] + truth[name]["system"]) / want_total
+        got = cpu_of(fns.get(name)) / got_total
+        assert abs(got - want) <= 0.05, f"{name}: share {got:.3f}, truth {want:.3f}"
+    loop, mm, sc = fns["python_loop"], fns["matmul"], fns["syscalls"]
+    assert loop["cpu_python_s"] >= 0.9 * cpu_of(loop), loop
+    assert mm["cpu_native_s"] >= 0.9 * cpu_of(mm), mm
+    # the kernel's share of the syscall loop, within 15 points of its own measure
+    want_sys = truth["syscalls"]["system"] / (truth["syscalls"]["user"] + truth["syscalls"]["system"])
+    assert sc["cpu_system_s"] > 0
+    assert abs(sc["cpu_system_s"] / cpu_of(sc) - want_sys) <= 0.15, (sc, want_sys)
+    assert cpu_of(fns.get("sleeper")) <= 0.01 * got_total
+
+
+def test_wall_mode_shows_sleep(tmp_path: Path, truth: dict[str, dict[str, float]]) -> None:
+    doc = profiled(tmp_path, "cpu_mix.py", "--cpu-only", "--wall")
+    assert doc["cpu"]["wall"] is True
+    fns = functions(doc, "cpu_mix.py")
+    got_total = sum(cpu_of(fns.get(n)) for n in NAMES)
+    want_total = sum(t["wall"] for t in truth.values())
+    got = cpu_of(fns.get("sleeper")) / got_total
+    want = truth["sleeper"]["wall"] / want_total
+    assert abs(got - want) <= 0.10, f"sleep share {got:.3f} vs {want:.3f}"
+
+
+def test_threads_get_their_share(tmp_path: Path) -> None:
+    alone: dict[str, float] = median_truth("cpu_threads.py")
+    doc = profiled(tmp_path, "cpu_threads.py", "--cpu-only")
+    fns = functions(doc, "cpu_threads.py")
+    got_total = sum(cpu_of(fns.get(n)) for n in alone)
+    want_total = sum(alone.values())
+    for name, t in alone.items():
+        got = cpu_of(fns.get(name)) / got_total
+        assert abs(got - t / want_total) <= 0.10, f"{name}: {got:.3f} vs {t / want_total:.3f}"
+
+
+@pytest.mark.parametrize("mode", [[], ["--cpu-only"], ["--wall"]])
+def test_own_timers_and_select_unchanged(tmp_path: Path, mode: list[str]) -> None:
+    want = plain("own_signals.py")
+    out = tmp_path / "p.json"
+    got = subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o", str(out),
+                          *mode, str(PROGRAMS / "own_signals.py")], env=ENV,
+                         capture_output=True, text=True, timeout=120)
+    assert (got.returncode, got.stdout, got.stderr) == (0, want.stdout, want.stderr)
+    assert json.loads(out.read_text())["cpu"]["samples"] > 0
+
+
+def test_memory_only_takes_no_cpu_samples(tmp_path: Path) -> None:
+    doc = profiled(tmp_path, "own_signals.py", "--memory-only")
+    assert doc["profiled"] == {"cpu": False, "memory": True}
+    assert doc["cpu"]["samples"] == 0
