@@ -97,9 +97,21 @@ class Session:
             except Exception as e:  # the report must never change the exit status
                 print(f"heapline: error: could not print the report: {e}", file=sys.stderr)
         if self.reraise_sigint:
-            sys.stderr.flush()
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGINT)
+            self._die_by(signal.SIGINT)
+
+    @staticmethod
+    def _die_by(signum: int) -> None:
+        """End the process by the signal's default action, as it would have."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    def on_sigterm(self, signum: int, frame: object) -> None:
+        """SIGTERM would end the process without atexit: write the profile first.
+        A program that installs its own SIGTERM handler replaces this one."""
+        self.finish()
+        self._die_by(signum)
 
 
 def _trim(tb: TracebackType | None, skip: set[str]) -> TracebackType | None:
@@ -139,6 +151,8 @@ def main() -> None:
     # Registered first, so it runs last: after the program's own atexit
     # handlers and after non-daemon threads have been joined.
     atexit.register(session.finish)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, session.on_sigterm)
     session.start()
     skip = {__file__, runpy.__file__, "<frozen runpy>"}
     try:
