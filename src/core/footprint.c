@@ -8,6 +8,7 @@
  */
 #include "footprint.h"
 
+#include "inprocess.h"
 #include "stats_table.h"
 
 #include <time.h>
@@ -108,6 +109,14 @@ size_t hl_timeline_read(double *secs, int64_t *bytes, size_t cap) {
     }
     hl_unlock(&hl_tables_lock);
     return n;
+}
+
+void hl_footprint_set_baseline(int64_t bytes) {
+    hl_lock(&hl_tables_lock);
+    atomic_store(&hl_fp_current, bytes);
+    atomic_store(&hl_fp_peak, bytes);
+    snapshot_fp = 0;
+    hl_unlock(&hl_tables_lock);
 }
 
 void hl_footprint_reset_locked(void) {

@@ -148,8 +148,19 @@ typedef struct hl_pyalloc {
 HL_EXPORT void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook);
 
 /* ---- native layer --------------------------------------------------------- */
-/* 1 when the malloc family of this process goes through heapline's hooks. */
+/* 1 when the malloc family of this process goes through heapline's hooks
+ * (preloaded, or import slots patched by hl_inprocess_start). */
 HL_EXPORT int hl_native_hooks_active(void);
+
+/* In-process mode: patch the import slots of every loaded module (and of
+ * modules loaded later) to the hooks; returns 1 when hooks are on (0 means
+ * unsupported here). Nothing to do when preloaded. */
+HL_EXPORT int hl_inprocess_start(void);
+/* Writes every patched slot back (modules since unloaded excepted). */
+HL_EXPORT void hl_inprocess_stop(void);
+HL_EXPORT int hl_inprocess_active(void);
+/* For tests: import slots of hooked names that point into heapline now. */
+HL_EXPORT size_t hl_got_slots_into_heapline(void);
 
 #ifdef __cplusplus
 }

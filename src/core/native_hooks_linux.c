@@ -13,7 +13,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "thread_state.h"
+#include "inprocess.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -100,14 +100,19 @@ static inline int ready(void) {
 
 __attribute__((constructor)) static void native_hooks_init(void) { ready(); }
 
-int hl_native_hooks_active(void) {
+int hl_preloaded(void) {
     /* the process's malloc is ours when the global lookup finds this file's */
-    void *(*m)(size_t) = malloc;
-    Dl_info a, b;
-    if (!dladdr((void *)m, &a) || !dladdr((void *)&hl_native_hooks_active, &b)) return 0;
-    return a.dli_fbase == b.dli_fbase &&
-           ((void *(*)(size_t))real.dlsym(RTLD_DEFAULT, "malloc")) == m;
+    ready();
+    void *global = real.dlsym(RTLD_DEFAULT, "malloc");
+    return global == (void *)hl_hook_malloc;
 }
+
+void *hl_real_dlsym(void *handle, const char *name) {
+    ready();
+    return real.dlsym(handle, name);
+}
+
+int hl_native_hooks_active(void) { return hl_preloaded() || hl_inprocess_active(); }
 
 static inline size_t usable(void *p) { return malloc_usable_size(p); }
 
@@ -376,3 +381,23 @@ static void after_fork_child(void) {
 __attribute__((constructor)) static void fork_init(void) {
     pthread_atfork(NULL, NULL, after_fork_child);
 }
+
+/* ---- hidden aliases, for in-process patching (got_patch_linux.c) ---------- */
+#if defined(__clang__)
+#define HL_ALIAS(name) __attribute__((alias(#name), visibility("hidden")))
+#else
+#define HL_ALIAS(name) __attribute__((alias(#name), copy(name), visibility("hidden")))
+#endif
+__typeof__(malloc) hl_hook_malloc HL_ALIAS(malloc);
+__typeof__(calloc) hl_hook_calloc HL_ALIAS(calloc);
+__typeof__(realloc) hl_hook_realloc HL_ALIAS(realloc);
+__typeof__(free) hl_hook_free HL_ALIAS(free);
+__typeof__(posix_memalign) hl_hook_posix_memalign HL_ALIAS(posix_memalign);
+__typeof__(aligned_alloc) hl_hook_aligned_alloc HL_ALIAS(aligned_alloc);
+__typeof__(memalign) hl_hook_memalign HL_ALIAS(memalign);
+__typeof__(valloc) hl_hook_valloc HL_ALIAS(valloc);
+__typeof__(pvalloc) hl_hook_pvalloc HL_ALIAS(pvalloc);
+__typeof__(mmap) hl_hook_mmap HL_ALIAS(mmap);
+__typeof__(hl_hook_mmap64) hl_hook_mmap64 HL_ALIAS(mmap64);
+__typeof__(munmap) hl_hook_munmap HL_ALIAS(munmap);
+__typeof__(dlsym) hl_hook_dlsym HL_ALIAS(dlsym);
