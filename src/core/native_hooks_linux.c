@@ -342,8 +342,10 @@ HL_EXPORT int munmap(void *addr, size_t len) {
 /* ---- dlsym ---------------------------------------------------------------- */
 static void *hook_for(void *found) {
     if (found == NULL) return NULL;
+    /* the hidden aliases: a plain `malloc` here would bind to libc's when this
+     * library is not preloaded */
 #define SWAP(name)                                                                                 \
-    if (found == (void *)real.name) return (void *)name
+    if (found == (void *)real.name) return (void *)hl_hook_##name
     SWAP(malloc);
     SWAP(calloc);
     SWAP(realloc);

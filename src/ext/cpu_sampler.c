@@ -270,6 +270,7 @@ int hl_cpu_start(double interval, int wall) {
     rusage_times(RUSAGE_SELF, &last_proc_user_ns, &last_proc_sys_ns);
     rusage_times(RUSAGE_THREAD, &last_main_user_ns, &last_main_sys_ns);
     generation = 0;
+    totals = (hl_cpu_totals){0};
     for (int i = 0; i < MAX_THREADS; i++) recs[i].tid = 0;
     /* the first sample charges each thread's CPU since this moment */
     PyInterpreterState *interp = PyInterpreterState_Main();

@@ -13,6 +13,7 @@
 #include <string.h>
 
 static int python_hooks_installed;
+static PyMemAllocatorEx saved_allocators[3]; /* what install_python_hooks wrapped */
 
 static PyObject *configure(PyObject *self, PyObject *args, PyObject *kw) {
     (void)self;
@@ -37,6 +38,7 @@ static PyObject *install_python_hooks(PyObject *self, PyObject *unused) {
             PyMemAllocatorEx prev, hook;
             hl_pyalloc p, h;
             PyMem_GetAllocator(doms[d], &prev);
+            saved_allocators[d] = prev;
             memcpy(&p, &prev, sizeof p);
             hl_pyalloc_wrap(d, &p, &h);
             memcpy(&hook, &h, sizeof hook);
@@ -45,6 +47,37 @@ static PyObject *install_python_hooks(PyObject *self, PyObject *unused) {
         python_hooks_installed = 1;
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *uninstall_python_hooks(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    if (python_hooks_installed) {
+        static const PyMemAllocatorDomain doms[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
+                                                     PYMEM_DOMAIN_OBJ};
+        for (int d = 0; d < 3; d++) PyMem_SetAllocator(doms[d], &saved_allocators[d]);
+        python_hooks_installed = 0;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *inprocess_start(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(hl_inprocess_start());
+}
+
+static PyObject *inprocess_stop(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    hl_inprocess_stop();
+    Py_RETURN_NONE;
+}
+
+static PyObject *got_slots_into_heapline(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyLong_FromSize_t(hl_got_slots_into_heapline());
 }
 
 static PyObject *set_enabled(PyObject *self, PyObject *arg) {
@@ -207,6 +240,14 @@ static PyMethodDef methods[] = {
      "seed, and the file filter (newline-separated substrings / path prefixes)."},
     {"install_python_hooks", install_python_hooks, METH_NOARGS,
      "Wrap the RAW, MEM and OBJ allocator domains (once per process)."},
+    {"uninstall_python_hooks", uninstall_python_hooks, METH_NOARGS,
+     "Put back the allocators that were in place before install_python_hooks."},
+    {"inprocess_start", inprocess_start, METH_NOARGS,
+     "Patch the import slots of every loaded module to the native hooks (no-op when "
+     "preloaded); True when native hooks are on."},
+    {"inprocess_stop", inprocess_stop, METH_NOARGS, "Write every patched import slot back."},
+    {"got_slots_into_heapline", got_slots_into_heapline, METH_NOARGS,
+     "How many import slots of hooked names point into heapline now (tests)."},
     {"set_enabled", set_enabled, METH_O, "Start/stop charging samples to lines."},
     {"detach", detach, METH_NOARGS, "Stop sampling and forget the frame walker (at exit)."},
     {"snapshot", snapshot, METH_NOARGS, "The core's tables as Python data."},

@@ -14,74 +14,34 @@ import os
 import runpy
 import signal
 import sys
-import sysconfig
-import time
 from types import TracebackType
 from typing import Any
 
 from heapline import _core
+from heapline import session as heapline_session
+from heapline.document import write_json
 from heapline.options import ENV_VAR, Options
+from heapline.session import Session
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+class RunSession(Session):
+    """The session of a `heapline run`: writes the profile at the very end of
+    the process, whatever way it exits."""
 
-
-def excluded_prefixes(profile_all: bool) -> list[str]:
-    """Path prefixes whose lines are not charged (unless --profile-all)."""
-    prefixes = [_HERE + os.sep]
-    if not profile_all:
-        paths = sysconfig.get_paths()
-        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-            p = paths.get(key)
-            if p:
-                prefixes.append(os.path.join(os.path.realpath(p), ""))
-                prefixes.append(os.path.join(p, ""))
-        # stdlib-made code: importlib's frozen modules, namedtuple/dataclass
-        # methods compiled from strings
-        prefixes += ["<frozen ", "<string>"]
-    return sorted(set(prefixes))
-
-
-class Session:
-    """One profiled run: owns the core's configuration and the final write."""
+    owns_process = True
 
     def __init__(self, opts: Options) -> None:
-        self.opts = opts
-        self.started = time.time()
+        super().__init__(opts, opts.target, [opts.target, *opts.args])
         self.finished = False
         self.reraise_sigint = False
-
-    def start(self) -> None:
-        o = self.opts
-        _core.configure(
-            interval=o.interval,
-            seed=o.seed,
-            only="\n".join(o.profile_only),
-            exclude="\n".join(excluded_prefixes(o.profile_all)),
-        )
-        if o.memory:
-            _core.install_python_hooks()
-            _core.set_enabled(True)
-        if o.cpu:
-            _core.cpu_start(o.cpu_interval, o.wall)
 
     def finish(self) -> None:
         if self.finished:
             return
         self.finished = True
-        if self.opts.cpu:
-            _core.cpu_stop()
-        _core.set_enabled(False)
-        snap = _core.snapshot()
+        self.stop()
+        doc = self.document()
         _core.detach()
-        from heapline.document import build_document
-
-        argv = [self.opts.target, *self.opts.args]
-        doc = build_document(snap, program=self.opts.target, argv=argv,
-                             elapsed_s=time.time() - self.started, cpu_on=self.opts.cpu,
-                             memory_on=self.opts.memory)
         if self.opts.json_path:
-            from heapline.document import write_json
-
             try:
                 write_json(doc, self.opts.json_path)
             except OSError as e:
@@ -147,13 +107,15 @@ def main() -> None:
         print(f"heapline: error: {e} (start programs with `heapline run`)", file=sys.stderr)
         raise SystemExit(2)
     os.environ.pop(ENV_VAR, None)
-    session = Session(opts)
+    session = RunSession(opts)
+    heapline_session.current = session
     # Registered first, so it runs last: after the program's own atexit
     # handlers and after non-daemon threads have been joined.
     atexit.register(session.finish)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, session.on_sigterm)
-    session.start()
+    if not opts.off:
+        session.start()
     skip = {__file__, runpy.__file__, "<frozen runpy>"}
     try:
         if opts.is_module:

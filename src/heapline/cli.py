@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cpu-interval", type=_positive_float, default=DEFAULT_CPU_INTERVAL,
                      metavar="SECONDS",
                      help=f"mean seconds between CPU samples (default {DEFAULT_CPU_INTERVAL})")
+    run.add_argument("--off", action="store_true",
+                     help="start with profiling off; the program turns it on with "
+                          "heapline.start() (and off with heapline.stop())")
     run.add_argument("--wall", action="store_true",
                      help="charge elapsed (wall-clock) time instead of CPU time, so waiting "
                           "and sleeping lines show up")
@@ -156,6 +159,7 @@ def options_from_args(ns: argparse.Namespace) -> Options:
         memory=not ns.cpu_only,
         cpu_interval=ns.cpu_interval,
         wall=ns.wall,
+        off=ns.off,
     )
 
 

@@ -35,6 +35,7 @@ class Options:
     memory: bool = True
     cpu_interval: float = DEFAULT_CPU_INTERVAL
     wall: bool = False
+    off: bool = False  # start with profiling off: the program calls heapline.start()
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))

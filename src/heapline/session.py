@@ -1,0 +1,108 @@
+"""One profiling session: turns the C core's hooks and samplers on and off and
+produces the profile document. Used by `heapline run` (in the profiled
+process) and by the in-process API (`heapline.start()` / `stop()`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import time
+from typing import Any
+
+from heapline import _core
+from heapline.document import build_document
+from heapline.options import Options
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def excluded_prefixes(profile_all: bool) -> list[str]:
+    """Path prefixes whose lines are not charged (unless --profile-all)."""
+    prefixes = [_PACKAGE_DIR + os.sep]
+    if not profile_all:
+        paths = sysconfig.get_paths()
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            p = paths.get(key)
+            if p:
+                prefixes.append(os.path.join(os.path.realpath(p), ""))
+                prefixes.append(os.path.join(p, ""))
+        # stdlib-made code: importlib's frozen modules, namedtuple/dataclass
+        # methods compiled from strings
+        prefixes += ["<frozen ", "<string>"]
+    return sorted(set(prefixes))
+
+
+class Session:
+    """Profiling of this process, between start() and stop()."""
+
+    #: True for the session of a `heapline run`, which writes the profile at
+    #: exit: heapline.start() resumes it instead of replacing it.
+    owns_process = False
+
+    def __init__(self, opts: Options, program: str, argv: list[str]) -> None:
+        self.opts = opts
+        self.program = program
+        self.argv = argv
+        self.running = False
+        self.started_at = time.time()
+        self.stopped_at: float | None = None
+        self._counters0: dict[str, tuple[int, int]] = {}
+        self._inprocess = False
+        self.native_hooks = False
+
+    def start(self) -> None:
+        """Hooks and samplers on; per-line tables start empty."""
+        if self.running:
+            return
+        o = self.opts
+        _core.configure(interval=o.interval, seed=o.seed, only="\n".join(o.profile_only),
+                        exclude="\n".join(excluded_prefixes(o.profile_all)))
+        _core.reset()
+        self._counters0 = _core.counters()
+        self.started_at, self.stopped_at = time.time(), None
+        if o.memory:
+            # preloaded by `heapline run`: already hooked; otherwise patch
+            # the import slots of the loaded modules
+            self._inprocess = not _core.native_hooks_active()
+            if self._inprocess and not _core.inprocess_start():
+                print("heapline: warning: native allocations are not visible on this "
+                      "platform; only Python's allocator is profiled", file=sys.stderr)
+            self.native_hooks = _core.native_hooks_active()
+            _core.install_python_hooks()
+            _core.set_enabled(True)
+        if o.cpu:
+            _core.cpu_start(o.cpu_interval, o.wall)
+        self.running = True
+
+    def stop(self) -> None:
+        """Hooks off: the program runs at full speed again; the data stays."""
+        if not self.running:
+            return
+        if self.opts.cpu:
+            _core.cpu_stop()
+        _core.set_enabled(False)
+        if self.opts.memory:
+            _core.uninstall_python_hooks()
+            if self._inprocess:
+                _core.inprocess_stop()
+        self.stopped_at = time.time()
+        self.running = False
+
+    def document(self) -> dict[str, Any]:
+        """The profile document of what was collected so far."""
+        snap = _core.snapshot()
+        snap["counters"] = {
+            name: (calls - self._counters0.get(name, (0, 0))[0],
+                   nbytes - self._counters0.get(name, (0, 0))[1])
+            for name, (calls, nbytes) in snap["counters"].items()
+        }
+        snap["native_hooks"] = self.native_hooks
+        end = self.stopped_at if self.stopped_at is not None else time.time()
+        return build_document(snap, program=self.program, argv=self.argv,
+                              elapsed_s=max(0.0, end - self.started_at),
+                              cpu_on=self.opts.cpu, memory_on=self.opts.memory)
+
+
+#: The session of this process, if any (one at a time).
+current: Session | None = None
