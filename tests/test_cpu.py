@@ -92,7 +92,11 @@ def test_cpu_shares_and_kinds(tmp_path: Path, truth: dict[str, dict[str, float]]
     want_sys = truth["syscalls"]["system"] / (truth["syscalls"]["user"] + truth["syscalls"]["system"])
     assert sc["cpu_system_s"] > 0
     assert abs(sc["cpu_system_s"] / cpu_of(sc) - want_sys) <= 0.15, (sc, want_sys)
-    assert cpu_of(fns.get("sleeper")) <= 0.01 * got_total
+    # Sleeping uses no CPU. A sample charges the CPU used since the previous
+    # one to the line it finds, so the sample that finds the thread asleep may
+    # carry the CPU of the work just before: at most one sampling interval
+    # (cut at 3 means) of it.
+    assert cpu_of(fns.get("sleeper")) <= 3 * doc["cpu"]["interval_s"] + 0.005
 
 
 def test_wall_mode_shows_sleep(tmp_path: Path, truth: dict[str, dict[str, float]]) -> None:

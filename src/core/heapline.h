@@ -78,6 +78,8 @@ HL_EXPORT void hl_set_seed(uint64_t seed);
 /* Turns attribution of samples to lines on/off (counters always run). */
 HL_EXPORT void hl_set_enabled(int on);
 HL_EXPORT uint64_t hl_samples_taken(void);
+/* Sampled blocks not tracked as live because the live table was full. */
+HL_EXPORT uint64_t hl_live_dropped(void);
 
 /* ---- line lookup ---------------------------------------------------------- */
 enum hl_where_result {

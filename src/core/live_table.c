@@ -100,5 +100,5 @@ void hl_live_reset_locked(void) {
     dropped = 0;
 }
 
-uint64_t hl_live_dropped(void) { return dropped; }
+uint64_t hl_live_dropped(void) { return dropped; } /* declared in heapline.h */
 uint32_t hl_live_count(void) { return live_count; }

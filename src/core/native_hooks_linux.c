@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- the real functions ----------------------------------------------- */
 typedef struct {
@@ -177,18 +178,15 @@ HL_EXPORT void *realloc(void *p, size_t n) {
     size_t u1 = usable(q);
     hl_fp_add((int64_t)u1 - (int64_t)u0);
     hl_count(t, HL_HOOK_REALLOC, n);
-    int64_t grow = (int64_t)u1 - (int64_t)u0;
     if (t->busy) {
-        if (t->busy & HL_BUSY_PY) { /* tell the Python hook above how much it grew */
+        if (t->busy & HL_BUSY_PY) { /* tell the Python hook above the sizes */
             t->nested_set = 1;
-            t->nested_delta = grow;
+            t->nested_old = (int64_t)u0;
+            t->nested_new = (int64_t)u1;
         }
         return q;
     }
-    if ((p && hl_filter_maybe(p)) || (grow > 0 && t->countdown - grow <= 0))
-        hl_realloc_slow(t, p, q, grow, HL_KIND_NATIVE);
-    else if (grow > 0)
-        t->countdown -= grow;
+    hl_on_realloc(t, p, q, p ? (int64_t)u0 : 0, (int64_t)u1, HL_KIND_NATIVE);
     return q;
 }
 
@@ -243,10 +241,9 @@ typedef struct {
 static region regions[REGION_SLOTS];
 static hl_spinlock region_lock = HL_SPINLOCK_INIT;
 
-static size_t page_round(size_t n) {
-    size_t ps = 4096;
-    return (n + ps - 1) & ~(ps - 1);
-}
+static size_t page_size = 4096; /* set from sysconf at load */
+
+static size_t page_round(size_t n) { return (n + page_size - 1) & ~(page_size - 1); }
 
 static uint32_t region_home(uintptr_t a) {
     return (uint32_t)(((a >> 12) * 0x9E3779B97F4A7C15ull) >> 49) & (REGION_SLOTS - 1);
@@ -309,7 +306,13 @@ static void *hooked_mmap(void *addr, size_t len, int prot, int flags, int fd, of
         hl_unlock(&region_lock);
         t->busy = saved;
         hl_fp_add((int64_t)n);
-        hl_on_alloc(t, HL_HOOK_MMAP, p, n, HL_KIND_NATIVE);
+        /* the counter has the bytes asked for; footprint and samples the
+         * pages the kernel mapped */
+        hl_count(t, HL_HOOK_MMAP, len);
+        if (!t->busy) {
+            t->countdown -= (int64_t)n;
+            if (HL_UNLIKELY(t->countdown <= 0)) hl_sample_slow(t, p, n, HL_KIND_NATIVE);
+        }
     }
     return p;
 }
@@ -381,6 +384,8 @@ static void after_fork_child(void) {
 }
 
 __attribute__((constructor)) static void fork_init(void) {
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps > 0) page_size = (size_t)ps;
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 

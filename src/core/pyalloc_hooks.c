@@ -51,14 +51,13 @@ static void *py_realloc(void *ctx, void *ptr, size_t n) {
     t->busy = 0;
     if (HL_UNLIKELY(q == NULL)) return q;
     hl_count(t, HL_HOOK_PY_REALLOC, n);
-    /* The growth is known when the block lives in malloc (the native realloc
-     * below us measured it); a pymalloc block is at most 512 bytes, so
-     * charging the new size then is off by less than that. */
-    int64_t grow = t->nested_set ? t->nested_delta : (int64_t)n;
-    if ((ptr && hl_filter_maybe(ptr)) || (grow > 0 && t->countdown - grow <= 0))
-        hl_realloc_slow(t, ptr, q, grow, d->kind);
-    else if (grow > 0)
-        t->countdown -= grow;
+    /* When the block lives in malloc, the native realloc below measured its
+     * old and new sizes. Otherwise pymalloc served it (<= 512 bytes, size not
+     * known here): a fresh allocation of n bytes. */
+    if (t->nested_set)
+        hl_on_realloc(t, ptr, q, t->nested_old, t->nested_new, d->kind);
+    else
+        hl_on_realloc(t, ptr, q, -1, (int64_t)n, d->kind);
     return q;
 }
 

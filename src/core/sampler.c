@@ -16,6 +16,7 @@
 
 static _Atomic uint64_t interval = 65536;
 static _Atomic uint64_t seed_base = 0x243F6A8885A308D3ull;
+static _Atomic uint32_t seed_gen;
 static _Atomic uint64_t thread_seq;
 static _Atomic int enabled;
 static _Atomic(hl_where_fn) where_fn;
@@ -23,7 +24,29 @@ static _Atomic uint64_t samples;
 
 void hl_set_sampling_interval(uint64_t bytes) { atomic_store(&interval, bytes ? bytes : 1); }
 uint64_t hl_sampling_interval(void) { return atomic_load(&interval); }
-void hl_set_seed(uint64_t seed) { atomic_store(&seed_base, seed); }
+void hl_set_seed(uint64_t seed) {
+    atomic_store(&seed_base, seed);
+    atomic_store(&thread_seq, 0);
+    /* threads reseed at their next sample; the calling thread right now */
+    uint32_t gen = atomic_fetch_add(&seed_gen, 1) + 1;
+    hl_thread *t = &hl_tls;
+    if (t->ctr) {
+        t->rng = hl_rng_seed_for_thread();
+        t->countdown = hl_draw_countdown(&t->rng);
+        t->seed_gen = gen;
+    }
+}
+
+uint32_t hl_seed_generation(void) { return atomic_load(&seed_gen); }
+
+/* A thread registered before the last hl_set_seed takes a new seed. */
+static void follow_seed(hl_thread *t) {
+    uint32_t gen = atomic_load_explicit(&seed_gen, memory_order_relaxed);
+    if (HL_UNLIKELY(t->seed_gen != gen)) {
+        t->seed_gen = gen;
+        t->rng = hl_rng_seed_for_thread();
+    }
+}
 void hl_set_enabled(int on) { atomic_store(&enabled, on); }
 void hl_set_where(hl_where_fn fn) { atomic_store(&where_fn, fn); }
 uint64_t hl_samples_taken(void) { return atomic_load(&samples); }
@@ -86,6 +109,7 @@ void hl_sample_slow(hl_thread *t, void *ptr, size_t n, int kind) {
     uint32_t saved = t->busy;
     t->busy |= HL_BUSY_CORE;
     /* Memoryless: the distance past this allocation is a fresh draw. */
+    follow_seed(t);
     t->countdown = hl_draw_countdown(&t->rng);
     if (atomic_load_explicit(&enabled, memory_order_relaxed)) {
         hl_site site = locate();
@@ -116,20 +140,24 @@ void hl_free_slow(void *ptr) {
     t->busy = saved;
 }
 
-void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t grow, int kind) {
+void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t old_size, int64_t new_size,
+                     int kind) {
     uint32_t saved = t->busy;
     t->busy |= HL_BUSY_CORE;
+    int known = old_size >= 0;
+    int64_t charge = known ? new_size - old_size : new_size;
     int sampled = 0;
     hl_site site = {0, 0};
     double wd = 0;
-    if (grow > 0) {
-        t->countdown -= grow;
+    if (charge > 0) {
+        t->countdown -= charge;
         if (t->countdown <= 0) {
+            follow_seed(t);
             t->countdown = hl_draw_countdown(&t->rng);
             if (atomic_load_explicit(&enabled, memory_order_relaxed)) {
                 sampled = 1;
                 site = locate();
-                wd = weight_of((size_t)grow);
+                wd = weight_of((size_t)charge);
                 atomic_fetch_add_explicit(&samples, 1, memory_order_relaxed);
             }
         }
@@ -139,14 +167,21 @@ void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t grow, int kind
     double old_w = 0;
     int had_old = old && hl_live_remove_locked(old, &old_slot, &old_w);
     if (had_old) hl_line_at(old_slot)->live -= old_w;
+    /* What of the old block's estimate lives on in the new one: all of it
+     * when the block kept or grew its size; scaled down with the size when it
+     * shrank (the expected value then stays the new size); nothing when it was
+     * a small-object block, which counts as freed and allocated anew. */
+    double keep = 0;
+    if (had_old && known)
+        keep = (new_size < old_size && old_size > 0) ? old_w * (double)new_size / (double)old_size
+                                                    : old_w;
     if (sampled) {
-        /* the block, old weight included, now belongs to the growing line */
         uint32_t slot = hl_line_slot_locked(site.file, site.line);
         charge_locked(slot, wd, kind);
-        if (hl_live_insert_locked(new_, slot, old_w + wd)) hl_line_at(slot)->live += old_w + wd;
+        if (hl_live_insert_locked(new_, slot, keep + wd)) hl_line_at(slot)->live += keep + wd;
         hl_footprint_observe_locked(site.file, site.line, 1);
-    } else if (had_old) {
-        if (hl_live_insert_locked(new_, old_slot, old_w)) hl_line_at(old_slot)->live += old_w;
+    } else if (keep > 0) {
+        if (hl_live_insert_locked(new_, old_slot, keep)) hl_line_at(old_slot)->live += keep;
     }
     hl_unlock(&hl_tables_lock);
     t->busy = saved;

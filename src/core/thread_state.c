@@ -25,8 +25,6 @@ static hl_counter overflow_block[HL_HOOK_COUNT];
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-extern uint64_t hl_rng_seed_for_thread(void);
-extern int64_t hl_draw_countdown(uint64_t *rng);
 
 static void thread_exit(void *arg) {
     uint32_t idx = (uint32_t)(uintptr_t)arg - 1;
@@ -52,6 +50,7 @@ void hl_thread_register(hl_thread *t) {
         if (n < HL_MAX_BLOCKS) idx = n;
     }
     t->rng = hl_rng_seed_for_thread();
+    t->seed_gen = hl_seed_generation();
     t->countdown = hl_draw_countdown(&t->rng);
     if (idx != UINT32_MAX) {
         pthread_once(&key_once, make_key);

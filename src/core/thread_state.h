@@ -18,7 +18,9 @@ typedef struct hl_thread {
     int64_t countdown; /* bytes left before the next sample; <= 0 means "take the slow path" */
     uint32_t busy;
     uint32_t nested_set; /* a native realloc ran inside a Python realloc hook */
-    int64_t nested_delta; /* ...and changed the block's size by this much */
+    uint32_t seed_gen;   /* hl_set_seed generation this thread's rng follows */
+    int64_t nested_old;  /* ...and the block's usable size before and after */
+    int64_t nested_new;
     uint64_t rng;
     hl_counter *ctr; /* this thread's counter block (NULL until registered) */
 } hl_thread;
@@ -28,6 +30,11 @@ typedef struct hl_thread {
 extern _Thread_local hl_thread hl_tls;
 
 void hl_thread_register(hl_thread *t);
+
+/* The sampler's random numbers (sampler.c). */
+uint64_t hl_rng_seed_for_thread(void);
+int64_t hl_draw_countdown(uint64_t *rng);
+uint32_t hl_seed_generation(void);
 
 /* Exact per-thread counters. */
 static inline void hl_count(hl_thread *t, int hook, uint64_t bytes) {
@@ -54,8 +61,14 @@ enum hl_kind { HL_KIND_PYTHON = 0, HL_KIND_NATIVE = 1 };
 void hl_sample_slow(hl_thread *t, void *ptr, size_t n, int kind);
 /* A block that may be a sampled live block is going away. */
 void hl_free_slow(void *ptr);
-/* A block moved/resized from old to new (old may be NULL); `grow` bytes were added. */
-void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t grow, int kind);
+/* A block moved or resized from `old` (may be NULL) to `new_`. With
+ * old_size >= 0 the sizes are known and only growth is charged; with
+ * old_size < 0 (a block of Python's small-object allocator) the new block
+ * counts as a fresh allocation of new_size. The countdown has not been
+ * charged yet. */
+void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t old_size, int64_t new_size,
+                     int kind);
+
 
 /* ---- live-block filter (live_table.c) ---- */
 #define HL_FILTER_BITS 20
@@ -76,6 +89,17 @@ static inline void hl_on_alloc(hl_thread *t, int hook, void *p, size_t n, int ki
     if (t->busy) return;
     t->countdown -= (int64_t)n;
     if (HL_UNLIKELY(t->countdown <= 0)) hl_sample_slow(t, p, n, kind);
+}
+
+/* Fast path of both realloc hooks: the slow path only when the old block
+ * may be a sampled one or the countdown runs out. */
+static inline void hl_on_realloc(hl_thread *t, void *old, void *new_, int64_t old_size,
+                                 int64_t new_size, int kind) {
+    int64_t charge = old_size >= 0 ? new_size - old_size : new_size;
+    if ((old && hl_filter_maybe(old)) || (charge > 0 && t->countdown - charge <= 0))
+        hl_realloc_slow(t, old, new_, old_size, new_size, kind);
+    else if (charge > 0)
+        t->countdown -= charge;
 }
 
 static inline void hl_on_free(hl_thread *t, void *p) {

@@ -8,8 +8,8 @@
  * thread's current line:
  *  - main thread: the share of the interval by which the callback ran late was
  *    spent in native code (no bytecode boundary was reached), the rest in Python;
- *  - other threads: native when their innermost frame has not moved since the
- *    previous sample, Python otherwise;
+ *  - other threads: native when their CPU clock keeps moving while the sampler
+ *    holds the GIL (they run without it), Python otherwise (they wait for it);
  *  - system time: the main thread's own system share since its previous sample
  *    (RUSAGE_THREAD); for other threads the process's share over the interval.
  * A thread that is blocked gets no CPU time, so no charge (except with --wall,
@@ -36,6 +36,9 @@
  * when the interpreter collects garbage at that boundary); half a millisecond
  * late means the thread was inside a C call. */
 #define NATIVE_DELAY_NS 500000
+/* Other threads: sampled twice this far apart while the GIL is held. */
+#define RUNNING_WINDOW_NS 20000
+#define RUNNING_MIN_NS    2000
 
 typedef struct {
     unsigned long tid; /* kernel thread id; 0 = free */
@@ -139,26 +142,54 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
     generation++;
     totals.samples++;
 
+    /* Pass 1: where each thread is and its CPU clock. */
+    struct {
+        thread_rec *r;
+        unsigned long tid;
+        int64_t cpu;
+        int fresh, found;
+        hl_site site;
+        hl_frame_pos pos;
+    } seen[MAX_THREADS];
+    int n = 0;
+    int64_t pass_start = mono_ns();
     PyInterpreterState *interp = PyInterpreterState_Main();
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts && n < MAX_THREADS;
+         ts = PyThreadState_Next(ts)) {
         unsigned long tid = ts->native_thread_id;
         if (tid == 0 || tid == timer_tid) continue;
-        int fresh = 0;
-        thread_rec *r = rec_for(tid, &fresh);
-        int64_t cpu = thread_cpu_ns(tid);
-        hl_site site = {HL_FILE_UNATTRIBUTED, 0};
-        hl_frame_pos pos = {NULL, NULL};
-        int found = heapline_where_in(ts, &site, &pos) == HL_WHERE_FOUND;
+        seen[n].tid = tid;
+        seen[n].r = rec_for(tid, &seen[n].fresh);
+        seen[n].cpu = thread_cpu_ns(tid);
+        seen[n].site = (hl_site){HL_FILE_UNATTRIBUTED, 0};
+        seen[n].pos = (hl_frame_pos){NULL, NULL};
+        seen[n].found = heapline_where_in(ts, &seen[n].site, &seen[n].pos) == HL_WHERE_FOUND;
+        n++;
+    }
+    /* Pass 2, at least RUNNING_WINDOW_NS later: while this thread holds the
+     * GIL, a thread whose CPU clock still moves is running without the GIL,
+     * i.e. in native code; one waiting for the GIL (it was running Python) or
+     * blocked does not move. */
+    while (mono_ns() - pass_start < RUNNING_WINDOW_NS) {
+    }
+    unsigned long self_tid = (unsigned long)PyThread_get_thread_native_id();
+    for (int i = 0; i < n; i++) {
+        thread_rec *r = seen[i].r;
         if (!r) continue;
+        unsigned long tid = seen[i].tid;
+        int64_t cpu = seen[i].cpu;
+        int64_t cpu2 = tid == self_tid ? cpu : thread_cpu_ns(tid);
+        int running = cpu2 >= 0 && cpu >= 0 && cpu2 - cpu > RUNNING_MIN_NS;
         int64_t dcpu = (cpu >= 0 && cpu >= r->cpu_ns) ? cpu - r->cpu_ns : 0;
-        int moved = fresh || pos.frame != r->pos.frame || pos.instr != r->pos.instr;
+        int moved = seen[i].fresh || seen[i].pos.frame != r->pos.frame ||
+                    seen[i].pos.instr != r->pos.instr;
         r->cpu_ns = cpu >= 0 ? cpu : r->cpu_ns;
-        r->pos = pos;
+        r->pos = seen[i].pos;
         r->seen = generation;
         double amount = wall_mode ? (double)elapsed * 1e-9 : (double)dcpu * 1e-9;
         if (amount <= 0) continue;
         double native_frac;
-        if (tid == main_tid)
+        if (tid == main_tid && tid == self_tid)
             /* Late by d: native for at least d. Late and still at the same
              * instruction as last time: a native call repeated or still running
              * (a loop of numpy calls), so native throughout. */
@@ -166,15 +197,18 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
                               ? 1.0
                               : clamp01((double)main_delay_ns /
                                         (wall_mode ? (double)elapsed : (double)dcpu));
+        else if (wall_mode)
+            native_frac = running || !moved ? 1.0 : 0.0;
         else
-            native_frac = moved ? 0.0 : 1.0;
+            native_frac = running ? 1.0 : 0.0;
         double sys_s = wall_mode ? 0 : amount * (tid == main_tid ? main_sys_frac : sys_frac);
         double user = amount - sys_s;
         double py = user * (1 - native_frac), nat = user * native_frac;
         totals.python_s += py;
         totals.native_s += nat;
         totals.system_s += sys_s;
-        if (!found) {
+        hl_site site = seen[i].site;
+        if (!seen[i].found) {
             site.file = HL_FILE_UNATTRIBUTED;
             site.line = 0;
         }
@@ -225,7 +259,10 @@ static void *timer_main(void *arg) {
     timer_tid = (unsigned long)PyThread_get_thread_native_id();
     pthread_mutex_lock(&timer_mu);
     while (timer_running) {
-        double wait = interval_s * draw_exp();
+        /* exponential, cut at 3 means: no aliasing with periodic programs,
+         * and no sample interval so long that one sample misplaces much */
+        double e = draw_exp();
+        double wait = interval_s * (e < 3.0 ? e : 3.0);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         double t = (double)until.tv_nsec * 1e-9 + wait;

@@ -203,7 +203,8 @@ static PyObject *snapshot(PyObject *self, PyObject *unused) {
                                   c.wall ? Py_True : Py_False, "samples",
                                   (unsigned long long)c.samples, "python_s", c.python_s,
                                   "native_s", c.native_s, "system_s", c.system_s);
-    return Py_BuildValue("{s:N,s:N,s:N,s:N,s:L,s:L,s:d,s:N,s:i,s:K,s:K,s:d,s:i}", "cpu", cpu,
+    return Py_BuildValue("{s:K,s:N,s:N,s:N,s:N,s:L,s:L,s:d,s:N,s:i,s:K,s:K,s:d,s:i}",
+                         "live_untracked", (unsigned long long)hl_live_dropped(), "cpu", cpu,
                          "lines", lines_list(), "timeline", timeline_list(), "counters",
                          counters_dict(), "current_bytes", (long long)fp.current, "peak_bytes",
                          (long long)fp.peak, "peak_at_s", fp.peak_at_s, "peak_file", peak_file,
@@ -219,6 +220,12 @@ static PyObject *footprint(PyObject *self, PyObject *unused) {
     hl_footprint fp;
     hl_footprint_read(&fp);
     return Py_BuildValue("(LL)", (long long)fp.current, (long long)fp.peak);
+}
+
+static PyObject *now_s(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyFloat_FromDouble(hl_now_s());
 }
 
 static PyObject *reset(PyObject *self, PyObject *unused) {
@@ -257,6 +264,7 @@ static PyMethodDef methods[] = {
     {"counters", counters, METH_NOARGS, "Exact per-hook {name: (calls, bytes)}."},
     {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
     {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},
+    {"now_s", now_s, METH_NOARGS, "The core's clock (seconds), which timeline times use."},
     {"native_hooks_active", native_hooks_active, METH_NOARGS,
      "True when the process's malloc family goes through heapline (preload mode)."},
     {NULL, NULL, 0, NULL},

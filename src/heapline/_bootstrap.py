@@ -14,6 +14,7 @@ import os
 import runpy
 import signal
 import sys
+from importlib.machinery import SourceFileLoader
 from types import TracebackType
 from typing import Any
 
@@ -30,7 +31,8 @@ class RunSession(Session):
     owns_process = True
 
     def __init__(self, opts: Options) -> None:
-        super().__init__(opts, opts.target, [opts.target, *opts.args])
+        program = opts.target if opts.is_module else os.path.abspath(opts.target)
+        super().__init__(opts, program, [opts.target, *opts.args])
         self.finished = False
         self.reraise_sigint = False
 
@@ -80,9 +82,12 @@ def _trim(tb: TracebackType | None, skip: set[str]) -> TracebackType | None:
     return tb
 
 
-def _run_script(path: str, args: list[str]) -> None:
-    sys.argv = [path, *args]
-    sys.path[0] = os.path.dirname(path)
+def _run_script(given: str, args: list[str]) -> None:
+    """As `python given args`: argv[0] as given, __file__ absolute, sys.path[0]
+    the directory of the real file (symlinks resolved)."""
+    path = os.path.abspath(given)
+    sys.argv = [given, *args]
+    sys.path.insert(0, os.path.dirname(os.path.realpath(path)))
     with open(path, "rb") as f:
         source = f.read()
     code = compile(source, path, "exec", dont_inherit=True)
@@ -90,14 +95,17 @@ def _run_script(path: str, args: list[str]) -> None:
     ns: dict[str, Any] = main.__dict__
     ns.clear()
     ns.update(__name__="__main__", __file__=path, __cached__=None, __doc__=None,
-              __loader__=None, __package__=None, __spec__=None, __builtins__=builtins)
+              __loader__=SourceFileLoader("__main__", path), __package__=None, __spec__=None,
+              __builtins__=builtins)
     exec(code, ns)
 
 
 def _run_module(name: str, args: list[str]) -> None:
+    """As `python -m name args`, through the same runpy function, so the
+    module's globals and tracebacks are the same too."""
     sys.argv = [name, *args]
-    sys.path[0] = os.getcwd()
-    runpy.run_module(name, run_name="__main__", alter_sys=True)
+    sys.path.insert(0, os.getcwd())
+    runpy._run_module_as_main(name, alter_argv=True)  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -116,7 +124,7 @@ def main() -> None:
         signal.signal(signal.SIGTERM, session.on_sigterm)
     if not opts.off:
         session.start()
-    skip = {__file__, runpy.__file__, "<frozen runpy>"}
+    skip = {__file__}
     try:
         if opts.is_module:
             _run_module(opts.target, opts.args)

@@ -5,7 +5,7 @@ current directory cannot shadow the heapline package."""
 if __name__ == "__main__":
     import sys
 
-    del sys.path[0]  # this package's directory
+    del sys.path[0]  # this package's directory; the bootstrap puts the program's first
     from heapline._bootstrap import main
 
     main()

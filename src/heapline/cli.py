@@ -104,14 +104,19 @@ def _check_script(path: str) -> str:
         raise UsageError(f"{where}: {type(e).__name__}: {e.msg}") from None
     except ValueError as e:  # e.g. null bytes
         raise UsageError(f"{path}: {e}") from None
-    return str(p.resolve())
+    return path  # as given: the program sees it in sys.argv[0], as with python
 
 
 def _check_module(name: str) -> None:
+    # searched as `python -m` will: the current directory first
+    saved = list(sys.path)
+    sys.path.insert(0, os.getcwd())
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as e:
         raise UsageError(f"no module named {name!r} ({e})") from None
+    finally:
+        sys.path[:] = saved
     if spec is None:
         raise UsageError(f"no module named {name!r}")
 

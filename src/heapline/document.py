@@ -95,7 +95,8 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
         "python": platform.python_version(),
         "platform": f"{sys.platform}-{platform.machine()}",
         "elapsed_s": elapsed_s,
-        "sampling": {"interval_bytes": snap["interval_bytes"], "samples": snap["samples"]},
+        "sampling": {"interval_bytes": snap["interval_bytes"], "samples": snap["samples"],
+                     "live_untracked": snap.get("live_untracked", 0)},
         "memory": {
             "peak_bytes": max(0, snap["peak_bytes"]),
             "peak_at_s": max(0.0, snap["peak_at_s"]),

@@ -279,6 +279,12 @@ def render(doc: dict[str, Any], console: Console, top: int = 30) -> None:
     if memory_on:
         _print_table(console, "Memory", ranked_lines(doc), MEMORY_COLUMNS, top,
                      f"no allocations attributed to profiled code; {hint}")
+        untracked = int(doc["sampling"].get("live_untracked", 0))
+        if untracked:
+            console.print(Text(
+                f"warning: {untracked:,} sampled blocks were not tracked as live (table full): "
+                "live and at-peak figures are too low; use a larger --sampling-interval",
+                style="yellow"))
         for label, key in (("native threads", "native_threads"),
                            ("unattributed (no profiled code on stack)", "unattributed")):
             bucket = doc.get(key, {})

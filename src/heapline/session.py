@@ -27,9 +27,10 @@ def excluded_prefixes(profile_all: bool) -> list[str]:
             if p:
                 prefixes.append(os.path.join(os.path.realpath(p), ""))
                 prefixes.append(os.path.join(p, ""))
-        # stdlib-made code: importlib's frozen modules, namedtuple/dataclass
-        # methods compiled from strings
-        prefixes += ["<frozen ", "<string>"]
+        # namedtuple/dataclass methods are compiled from strings
+        prefixes.append("<string>")
+    # frozen modules (importlib's) have no source file to show, ever
+    prefixes.append("<frozen ")
     return sorted(set(prefixes))
 
 
@@ -50,15 +51,18 @@ class Session:
         self._counters0: dict[str, tuple[int, int]] = {}
         self._inprocess = False
         self.native_hooks = False
+        self.t0 = 0.0  # the core's clock at start: times in the document count from it
 
     def start(self) -> None:
         """Hooks and samplers on; per-line tables start empty."""
         if self.running:
             return
         o = self.opts
-        _core.configure(interval=o.interval, seed=o.seed, only="\n".join(o.profile_only),
+        seed = o.seed or int.from_bytes(os.urandom(8), "little") or 1
+        _core.configure(interval=o.interval, seed=seed, only="\n".join(o.profile_only),
                         exclude="\n".join(excluded_prefixes(o.profile_all)))
         _core.reset()
+        self.t0 = _core.now_s()
         self._counters0 = _core.counters()
         self.started_at, self.stopped_at = time.time(), None
         if o.memory:
@@ -98,6 +102,8 @@ class Session:
             for name, (calls, nbytes) in snap["counters"].items()
         }
         snap["native_hooks"] = self.native_hooks
+        snap["peak_at_s"] = max(0.0, snap["peak_at_s"] - self.t0)
+        snap["timeline"] = [(t - self.t0, b) for t, b in snap["timeline"] if t >= self.t0]
         end = self.stopped_at if self.stopped_at is not None else time.time()
         return build_document(snap, program=self.program, argv=self.argv,
                               elapsed_s=max(0.0, end - self.started_at),

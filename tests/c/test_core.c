@@ -185,6 +185,12 @@ static void test_sampling_unbiased(void) {
           r ? r->alloc_native : 0, grown);
     CHECK(r && fabs(r->live - r->alloc_native) / grown < 0.05, "realloc live %.0f",
           r ? r->live : 0);
+    /* shrinking keeps the block on its line with the smaller size */
+    sink = p = realloc(p, 16u << 20);
+    n = hl_stats_read(rows, 1024);
+    r = find_line(rows, n, site_file, 7);
+    CHECK(r && fabs(r->live - (double)(16u << 20)) / (double)(16u << 20) < 0.05,
+          "live after shrinking to 16 MiB: %.0f", r ? r->live : 0);
     free(p);
     n = hl_stats_read(rows, 1024);
     r = find_line(rows, n, site_file, 7);

@@ -1,0 +1,169 @@
+"""A program behaves the same under `heapline run --no-report` as under plain
+python: same stdout, stderr (tracebacks included) and exit status, same
+sys.argv, __name__, sys.path[0] and __file__. The profile is written however the
+program ends.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from conftest import PROGRAMS, Heapline, Profiled, console_script, linux_only, program, run_process
+
+pytestmark = linux_only
+
+PROG = program("hl_behave.py")
+MODULE = "hl_behave"
+
+
+def compare(heapline: Heapline, args: Sequence[str], *, cwd: Path | str,
+            env: Mapping[str, str] | None = None, stdin: str | None = None,
+            launcher: Sequence[str] | None = None
+            ) -> tuple[subprocess.CompletedProcess[str], Profiled]:
+    """Runs ``python ARGS`` and ``heapline run ARGS``; both must act the same."""
+    plain = run_process([sys.executable, *args], cwd=cwd, env=env, stdin=stdin)
+    profiled = heapline.run(*args, cwd=cwd, env=env, stdin=stdin, expect_rc=None,
+                            launcher=launcher)
+    got = profiled.proc
+    problems = []
+    if got.stdout != plain.stdout:
+        problems.append(f"stdout differs\n--- python ---\n{plain.stdout}"
+                        f"--- heapline ---\n{got.stdout}")
+    if got.stderr != plain.stderr:
+        problems.append(f"stderr differs\n--- python ---\n{plain.stderr}"
+                        f"--- heapline ---\n{got.stderr}")
+    if got.returncode != plain.returncode:
+        problems.append(f"exit status: python {plain.returncode}, heapline {got.returncode}")
+    assert not problems, "\n".join(problems)
+    return plain, profiled
+
+
+def printed(stdout: str, key: str) -> str:
+    for line in stdout.splitlines():
+        if line.startswith(key + ": "):
+            return line[len(key) + 2:]
+    raise AssertionError(f"{key!r} not printed in:\n{stdout}")
+
+
+@pytest.mark.parametrize(("mode", "rc"), [
+    ("ok", 0),
+    ("exit3", 3),
+    ("exitmsg", 1),
+    ("raise", 1),
+    ("chain", 1),
+    ("context", 1),
+    ("interrupt", -2),  # python re-raises SIGINT after an uncaught KeyboardInterrupt
+])
+def test_script_ends_the_same(heapline: Heapline, tmp_path: Path, mode: str, rc: int) -> None:
+    plain, profiled = compare(heapline, [str(PROG), mode, "extra arg", "--flag"], cwd=tmp_path)
+    assert plain.returncode == rc, plain
+    if mode in ("raise", "chain", "context", "interrupt"):
+        assert "Traceback (most recent call last)" in profiled.proc.stderr
+    # The document records the command line as the program saw it.
+    seen = ast.literal_eval(printed(profiled.proc.stdout, "argv"))
+    assert profiled.doc["argv"] == seen
+
+
+def test_stdin_is_passed_through(heapline: Heapline, tmp_path: Path) -> None:
+    _, profiled = compare(heapline, [str(PROG), "stdin"], cwd=tmp_path,
+                          stdin="line one\nline two\n")
+    assert "line one" in profiled.proc.stdout
+
+
+def test_script_given_by_relative_path(heapline: Heapline) -> None:
+    """sys.argv[0] is the path as given, relative here; __file__ and path[0] as python sets them."""
+    plain, _ = compare(heapline, [PROG.name, "ok", "a"], cwd=PROGRAMS)
+    assert printed(plain.stdout, "argv") == repr([PROG.name, "ok", "a"])
+
+
+def test_script_given_by_relative_path_traceback(heapline: Heapline) -> None:
+    compare(heapline, [PROG.name, "raise"], cwd=PROGRAMS)
+
+
+def test_script_reached_through_a_symlink(heapline: Heapline, tmp_path: Path) -> None:
+    link_dir = tmp_path / "bin"
+    link_dir.mkdir()
+    link = link_dir / "behave_link.py"
+    link.symlink_to(PROG)
+    compare(heapline, [str(link), "raise"], cwd=tmp_path)
+
+
+def test_sys_path(heapline: Heapline, tmp_path: Path) -> None:
+    compare(heapline, [str(PROG), "syspath"], cwd=tmp_path)
+
+
+def test_sys_path_with_pythonpath(heapline: Heapline, tmp_path: Path) -> None:
+    """PYTHONPATH entries stay on sys.path, after the script's directory."""
+    extra = tmp_path / "extra_dir"
+    extra.mkdir()
+    compare(heapline, [str(PROG), "syspath"], cwd=tmp_path,
+            env={"PYTHONPATH": f"{extra}{os.pathsep}{tmp_path}"})
+
+
+def test_main_module_attributes(heapline: Heapline, tmp_path: Path) -> None:
+    compare(heapline, [str(PROG), "globals"], cwd=tmp_path)
+
+
+def test_children_run_under_the_preload(heapline: Heapline, tmp_path: Path) -> None:
+    """Non-Python and Python children inherit LD_PRELOAD and still work."""
+    _, profiled = compare(heapline, [str(PROG), "children"], cwd=tmp_path)
+    out = profiled.proc.stdout
+    assert "sh: 'hi from sh\\n' 'err from sh\\n' 4" in out
+    assert "hi from python" in out
+    assert "inherited stdout" in out
+
+
+def test_children_inherit_the_preload(heapline: Heapline, tmp_path: Path) -> None:
+    run = heapline.run(str(PROG), "child-env", cwd=tmp_path)
+    preload = printed(run.proc.stdout, "preload")
+    assert "libheapline" in preload, run.proc.stdout
+
+
+# ---- -m module ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["ok", "exit3", "globals", "syspath"])
+def test_module_from_current_directory(heapline: Heapline, mode: str) -> None:
+    plain, profiled = compare(heapline, ["-m", MODULE, mode, "arg"], cwd=PROGRAMS)
+    assert printed(plain.stdout, "name") == "__main__"
+    assert printed(plain.stdout, "path0") == str(PROGRAMS)
+    assert printed(plain.stdout, "argv") == repr([str(PROG), mode, "arg"])
+
+
+def test_module_traceback(heapline: Heapline) -> None:
+    """An uncaught exception in a module run with -m: same traceback as python -m."""
+    compare(heapline, ["-m", MODULE, "raise"], cwd=PROGRAMS)
+
+
+def test_module_on_pythonpath(heapline: Heapline, tmp_path: Path) -> None:
+    plain, _ = compare(heapline, ["-m", MODULE, "ok"], cwd=tmp_path,
+                       env={"PYTHONPATH": str(PROGRAMS)})
+    assert printed(plain.stdout, "name") == "__main__"
+
+
+def test_module_with_console_script(heapline: Heapline) -> None:
+    """`heapline run -m mod` (the installed command) finds modules in the current
+    directory, as `python -m mod` does."""
+    compare(heapline, ["-m", MODULE, "ok"], cwd=PROGRAMS, launcher=console_script())
+
+
+def test_script_with_console_script(heapline: Heapline, tmp_path: Path) -> None:
+    compare(heapline, [str(PROG), "exit3"], cwd=tmp_path, launcher=console_script())
+
+
+def test_heapline_package_not_visible_as_main(heapline: Heapline, tmp_path: Path) -> None:
+    """The program's __main__ is the program, and heapline's env var is gone."""
+    script = tmp_path / "env_check.py"
+    script.write_text("import os, sys\n"
+                      "print(sorted(k for k in os.environ if k.startswith('HEAPLINE')))\n"
+                      "print(os.path.basename(sys.modules['__main__'].__file__))\n")
+    plain, profiled = compare(heapline, [str(script)], cwd=tmp_path)
+    assert profiled.proc.stdout == "[]\nenv_check.py\n"
+    assert os.path.basename(profiled.doc["program"]) == "env_check.py"
