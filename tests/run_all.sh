@@ -23,6 +23,11 @@ find_python() { # prints the path of python$1, or nothing
     done
 }
 
+versions="${HEAPLINE_PYTHONS:-3.11 3.12 3.13}"
+declare -A interpreter
+for v in $versions; do
+    interpreter[$v]="$(find_python "$v")"
+done
 host_python="$(find_python 3.11)"
 [ -n "$host_python" ] || host_python="$(command -v python3)"
 
@@ -42,9 +47,8 @@ fi
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$cbuild" --print-errorlogs
 
 status=0
-versions="${HEAPLINE_PYTHONS:-3.11 3.12 3.13}"
 for v in $versions; do
-    py="$(find_python "$v")"
+    py="${interpreter[$v]}"
     if [ -z "$py" ]; then
         if [ "${HEAPLINE_REQUIRE_ALL:-0}" = 1 ]; then
             echo "error: python$v not found" >&2

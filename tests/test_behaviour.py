@@ -165,5 +165,8 @@ def test_heapline_package_not_visible_as_main(heapline: Heapline, tmp_path: Path
                       "print(sorted(k for k in os.environ if k.startswith('HEAPLINE')))\n"
                       "print(os.path.basename(sys.modules['__main__'].__file__))\n")
     plain, profiled = compare(heapline, [str(script)], cwd=tmp_path)
-    assert profiled.proc.stdout == "[]\nenv_check.py\n"
+    # the same HEAPLINE* variables as the plain run saw (none of heapline's own)
+    assert profiled.proc.stdout == plain.stdout
+    assert "HEAPLINE_OPTIONS" not in profiled.proc.stdout
+    assert profiled.proc.stdout.endswith("\nenv_check.py\n")
     assert os.path.basename(profiled.doc["program"]) == "env_check.py"
