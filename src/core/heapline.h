@@ -42,7 +42,6 @@ enum hl_hook {
     HL_HOOK_PY_MALLOC,
     HL_HOOK_PY_CALLOC,
     HL_HOOK_PY_REALLOC,
-    HL_HOOK_PY_FREE,
     HL_HOOK_COUNT
 };
 
@@ -146,8 +145,18 @@ typedef struct hl_pyalloc {
     void (*free)(void *ctx, void *ptr);
 } hl_pyalloc;
 /* Given the allocator now in place for a domain (0 raw, 1 mem, 2 obj), fills
- * *hook with heapline's wrapper that chains to it. */
-HL_EXPORT void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook);
+ * *hook with heapline's wrapper that chains to it. `direct_max`: MEM/OBJ
+ * requests up to this size are known to reach the native layer only through
+ * the arena allocator (pymalloc, with hl_pyarena_wrap installed); 0 if not. */
+HL_EXPORT void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook,
+                               size_t direct_max);
+/* Same layout as CPython's PyObjectArenaAllocator. */
+typedef struct hl_pyarena {
+    void *ctx;
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+} hl_pyarena;
+HL_EXPORT void hl_pyarena_wrap(const hl_pyarena *prev, hl_pyarena *hook);
 
 /* ---- native layer --------------------------------------------------------- */
 /* 1 when the malloc family of this process goes through heapline's hooks

@@ -90,6 +90,7 @@ int hl_live_remove_locked(void *ptr, uint32_t *slot, double *weight) {
 }
 
 void hl_live_reset_locked(void) {
+    if (live_count == 0 && dropped == 0) return; /* nothing to clear: skip the walk */
     for (uint32_t i = 0; i < LIVE_SLOTS; i++)
         if (table[i].ptr) {
             atomic_store_explicit(&hl_filter[hl_filter_slot((void *)table[i].ptr)], 0,

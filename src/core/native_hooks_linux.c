@@ -122,7 +122,7 @@ HL_EXPORT void *malloc(size_t n) {
     if (HL_UNLIKELY(!ready())) return boot_alloc(n);
     void *p = real.malloc(n);
     if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = &hl_tls;
+        hl_thread *t = hl_self();
         hl_fp_add((int64_t)usable(p));
         hl_on_alloc(t, HL_HOOK_MALLOC, p, n, HL_KIND_NATIVE);
     }
@@ -137,7 +137,7 @@ HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
     }
     void *p = real.calloc(nelem, elsize);
     if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = &hl_tls;
+        hl_thread *t = hl_self();
         hl_fp_add((int64_t)usable(p));
         hl_on_alloc(t, HL_HOOK_CALLOC, p, nelem * elsize, HL_KIND_NATIVE);
     }
@@ -147,7 +147,7 @@ HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
 HL_EXPORT void free(void *p) {
     if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
     if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
-    hl_thread *t = &hl_tls;
+    hl_thread *t = hl_self();
     size_t u = usable(p);
     hl_fp_add(-(int64_t)u);
     hl_count(t, HL_HOOK_FREE, u);
@@ -164,7 +164,7 @@ HL_EXPORT void *realloc(void *p, size_t n) {
         }
         return q;
     }
-    hl_thread *t = &hl_tls;
+    hl_thread *t = hl_self();
     size_t u0 = p ? usable(p) : 0;
     void *q = real.realloc(p, n);
     if (q == NULL) {
@@ -192,7 +192,7 @@ HL_EXPORT void *realloc(void *p, size_t n) {
 
 static inline void *after_aligned(void *p, int hook, size_t n) {
     if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = &hl_tls;
+        hl_thread *t = hl_self();
         hl_fp_add((int64_t)usable(p));
         hl_on_alloc(t, hook, p, n, HL_KIND_NATIVE);
     }
@@ -296,7 +296,7 @@ static void *hooked_mmap(void *addr, size_t len, int prot, int flags, int fd, of
     ready();
     void *p = real.mmap(addr, len, prot, flags, fd, off);
     if (p != MAP_FAILED && (flags & MAP_ANONYMOUS)) {
-        hl_thread *t = &hl_tls;
+        hl_thread *t = hl_self();
         size_t n = page_round(len);
         uint32_t saved = t->busy;
         t->busy |= HL_BUSY_CORE;
@@ -327,7 +327,7 @@ HL_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off6
 
 HL_EXPORT int munmap(void *addr, size_t len) {
     ready();
-    hl_thread *t = &hl_tls;
+    hl_thread *t = hl_self();
     uint32_t saved = t->busy;
     t->busy |= HL_BUSY_CORE;
     hl_lock(&region_lock);

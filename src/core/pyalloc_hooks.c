@@ -5,6 +5,11 @@
  * footprint but do not sample the same bytes again. A hook entered while the
  * thread is already busy (OBJ -> RAW for large objects) just forwards.
  *
+ * Small requests (<= 512 bytes) of the MEM and OBJ domains take a shorter path
+ * when pymalloc serves them: it then never calls down into malloc except to
+ * get a new arena, and the arena allocator is wrapped to mark the thread busy
+ * for that, so these hooks need not touch the busy flag at all.
+ *
  * Bytes of the MEM and OBJ domains (Python objects and their buffers) count as
  * Python; bytes requested directly from the RAW domain count as native: that
  * domain is C code asking for plain memory (numpy >= 2.5 allocates array data
@@ -14,14 +19,20 @@
 
 typedef struct {
     hl_pyalloc prev;
-    int kind; /* what the bytes count as */
+    int kind;          /* what the bytes count as */
+    size_t direct_max; /* requests up to this size take the short path */
 } py_domain;
 
 static py_domain domains[3];
 
 static void *py_malloc(void *ctx, size_t n) {
     py_domain *d = ctx;
-    hl_thread *t = &hl_tls;
+    if (HL_LIKELY(n <= d->direct_max)) {
+        void *p = d->prev.malloc(d->prev.ctx, n);
+        if (HL_LIKELY(p != NULL)) hl_on_alloc(hl_self(), HL_HOOK_PY_MALLOC, p, n, d->kind);
+        return p;
+    }
+    hl_thread *t = hl_self();
     if (t->busy) return d->prev.malloc(d->prev.ctx, n);
     t->busy = HL_BUSY_PY;
     void *p = d->prev.malloc(d->prev.ctx, n);
@@ -32,7 +43,13 @@ static void *py_malloc(void *ctx, size_t n) {
 
 static void *py_calloc(void *ctx, size_t nelem, size_t elsize) {
     py_domain *d = ctx;
-    hl_thread *t = &hl_tls;
+    size_t n;
+    if (!__builtin_mul_overflow(nelem, elsize, &n) && HL_LIKELY(n <= d->direct_max)) {
+        void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
+        if (HL_LIKELY(p != NULL)) hl_on_alloc(hl_self(), HL_HOOK_PY_CALLOC, p, n, d->kind);
+        return p;
+    }
+    hl_thread *t = hl_self();
     if (t->busy) return d->prev.calloc(d->prev.ctx, nelem, elsize);
     t->busy = HL_BUSY_PY;
     void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
@@ -43,7 +60,7 @@ static void *py_calloc(void *ctx, size_t nelem, size_t elsize) {
 
 static void *py_realloc(void *ctx, void *ptr, size_t n) {
     py_domain *d = ctx;
-    hl_thread *t = &hl_tls;
+    hl_thread *t = hl_self();
     if (t->busy) return d->prev.realloc(d->prev.ctx, ptr, n);
     t->busy = HL_BUSY_PY;
     t->nested_set = 0;
@@ -63,18 +80,46 @@ static void *py_realloc(void *ctx, void *ptr, size_t n) {
 
 static void py_free(void *ctx, void *ptr) {
     py_domain *d = ctx;
-    hl_thread *t = &hl_tls;
-    if (!t->busy && ptr) {
-        hl_count(t, HL_HOOK_PY_FREE, 0);
-        hl_on_free(t, ptr);
-    }
+    /* no thread state needed: only a block that may be a sampled one costs
+     * anything (a free nested in another hook finds it already removed) */
+    if (HL_UNLIKELY(ptr != NULL && hl_filter_maybe(ptr))) hl_free_slow(ptr);
     d->prev.free(d->prev.ctx, ptr);
 }
 
-void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook) {
+/* ---- arenas: pymalloc's only way down to the native layer for small objects */
+static hl_pyarena arena_prev;
+
+static void *arena_alloc(void *ctx, size_t size) {
+    (void)ctx;
+    hl_thread *t = hl_self();
+    uint32_t saved = t->busy;
+    t->busy |= HL_BUSY_PY;
+    void *p = arena_prev.alloc(arena_prev.ctx, size);
+    t->busy = saved;
+    return p;
+}
+
+static void arena_free(void *ctx, void *ptr, size_t size) {
+    (void)ctx;
+    hl_thread *t = hl_self();
+    uint32_t saved = t->busy;
+    t->busy |= HL_BUSY_PY;
+    arena_prev.free(arena_prev.ctx, ptr, size);
+    t->busy = saved;
+}
+
+void hl_pyarena_wrap(const hl_pyarena *prev, hl_pyarena *hook) {
+    arena_prev = *prev;
+    hook->ctx = NULL;
+    hook->alloc = arena_alloc;
+    hook->free = arena_free;
+}
+
+void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook, size_t direct_max) {
     if (domain < 0 || domain > 2) return;
     domains[domain].prev = *prev;
     domains[domain].kind = domain == 0 ? HL_KIND_NATIVE : HL_KIND_PYTHON;
+    domains[domain].direct_max = domain == 0 ? 0 : direct_max;
     hook->ctx = &domains[domain];
     hook->malloc = py_malloc;
     hook->calloc = py_calloc;

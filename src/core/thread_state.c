@@ -80,7 +80,7 @@ const char *hl_hook_name(int hook) {
     static const char *const names[HL_HOOK_COUNT] = {
         "malloc",  "calloc",  "realloc",   "free",       "posix_memalign",
         "aligned_alloc", "memalign", "valloc", "pvalloc", "mmap",
-        "munmap",  "py_malloc", "py_calloc", "py_realloc", "py_free",
+        "munmap",  "py_malloc", "py_calloc", "py_realloc",
     };
     return (hook >= 0 && hook < HL_HOOK_COUNT) ? names[hook] : "?";
 }

@@ -36,11 +36,24 @@ uint64_t hl_rng_seed_for_thread(void);
 int64_t hl_draw_countdown(uint64_t *rng);
 uint32_t hl_seed_generation(void);
 
+/* This thread's state. The address is computed once per hook: the empty asm
+ * keeps the compiler from redoing the TLS-descriptor call after each call
+ * the hook makes. */
+static inline hl_thread *hl_self(void) {
+    hl_thread *t = &hl_tls;
+    __asm__("" : "+r"(t));
+    return t;
+}
+
 /* Exact per-thread counters. */
 static inline void hl_count(hl_thread *t, int hook, uint64_t bytes) {
-    if (HL_UNLIKELY(t->ctr == NULL)) hl_thread_register(t);
-    t->ctr[hook].calls++;
-    t->ctr[hook].bytes += bytes;
+    hl_counter *c = t->ctr;
+    if (HL_UNLIKELY(c == NULL)) {
+        hl_thread_register(t);
+        c = t->ctr;
+    }
+    c[hook].calls += 1;
+    c[hook].bytes += bytes;
 }
 
 /* ---- footprint ---- */
@@ -87,8 +100,9 @@ static inline bool hl_filter_maybe(const void *p) {
 static inline void hl_on_alloc(hl_thread *t, int hook, void *p, size_t n, int kind) {
     hl_count(t, hook, n);
     if (t->busy) return;
-    t->countdown -= (int64_t)n;
-    if (HL_UNLIKELY(t->countdown <= 0)) hl_sample_slow(t, p, n, kind);
+    int64_t left = t->countdown - (int64_t)n;
+    t->countdown = left;
+    if (HL_UNLIKELY(left <= 0)) hl_sample_slow(t, p, n, kind);
 }
 
 /* Fast path of both realloc hooks: the slow path only when the old block

@@ -28,10 +28,29 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kw) {
     Py_RETURN_NONE;
 }
 
-static PyObject *install_python_hooks(PyObject *self, PyObject *unused) {
+static PyObjectArenaAllocator saved_arena;
+static int arena_wrapped;
+
+static PyObject *install_python_hooks(PyObject *self, PyObject *args) {
     (void)self;
-    (void)unused;
+    int pymalloc = 0;
+    if (!PyArg_ParseTuple(args, "|p", &pymalloc)) return NULL;
     if (!python_hooks_installed) {
+        /* with pymalloc underneath, small requests reach malloc only through
+         * arenas: wrap the arena allocator and let them take the short path */
+        size_t direct_max = 0;
+        if (pymalloc) {
+            PyObjectArenaAllocator arena, hook;
+            hl_pyarena a, h;
+            PyObject_GetArenaAllocator(&arena);
+            saved_arena = arena;
+            memcpy(&a, &arena, sizeof a);
+            hl_pyarena_wrap(&a, &h);
+            memcpy(&hook, &h, sizeof hook);
+            PyObject_SetArenaAllocator(&hook);
+            arena_wrapped = 1;
+            direct_max = 512;
+        }
         static const PyMemAllocatorDomain doms[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
                                                      PYMEM_DOMAIN_OBJ};
         for (int d = 0; d < 3; d++) {
@@ -40,7 +59,7 @@ static PyObject *install_python_hooks(PyObject *self, PyObject *unused) {
             PyMem_GetAllocator(doms[d], &prev);
             saved_allocators[d] = prev;
             memcpy(&p, &prev, sizeof p);
-            hl_pyalloc_wrap(d, &p, &h);
+            hl_pyalloc_wrap(d, &p, &h, direct_max);
             memcpy(&hook, &h, sizeof hook);
             PyMem_SetAllocator(doms[d], &hook);
         }
@@ -56,6 +75,8 @@ static PyObject *uninstall_python_hooks(PyObject *self, PyObject *unused) {
         static const PyMemAllocatorDomain doms[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
                                                      PYMEM_DOMAIN_OBJ};
         for (int d = 0; d < 3; d++) PyMem_SetAllocator(doms[d], &saved_allocators[d]);
+        if (arena_wrapped) PyObject_SetArenaAllocator(&saved_arena);
+        arena_wrapped = 0;
         python_hooks_installed = 0;
     }
     Py_RETURN_NONE;
@@ -245,8 +266,9 @@ static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(interval=0, seed=0, only='', exclude='')\n\nSampling interval in bytes, RNG "
      "seed, and the file filter (newline-separated substrings / path prefixes)."},
-    {"install_python_hooks", install_python_hooks, METH_NOARGS,
-     "Wrap the RAW, MEM and OBJ allocator domains (once per process)."},
+    {"install_python_hooks", install_python_hooks, METH_VARARGS,
+     "install_python_hooks(pymalloc=False)\n\nWrap the RAW, MEM and OBJ allocator domains; "
+     "pymalloc=True when pymalloc serves MEM/OBJ (then its arenas are wrapped too)."},
     {"uninstall_python_hooks", uninstall_python_hooks, METH_NOARGS,
      "Put back the allocators that were in place before install_python_hooks."},
     {"inprocess_start", inprocess_start, METH_NOARGS,

@@ -17,14 +17,29 @@ In IPython/Jupyter: ``%load_ext heapline``, then ``%heapline`` / ``%%heapline``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from heapline.api import is_running, print_report, profile, snapshot, start, stop, write_json
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "is_running", "print_report", "profile", "snapshot", "start",
            "stop", "write_json", "load_ipython_extension"]
+
+if TYPE_CHECKING:  # noqa: SIM102
+    from heapline.api import is_running, print_report, profile, snapshot, start, stop, write_json
+
+_API = {"is_running", "print_report", "profile", "snapshot", "start", "stop", "write_json"}
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use, so that `heapline run` starts the program without
+    # loading what only the in-process API needs
+    if name in _API:
+        from heapline import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'heapline' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import atexit
 import builtins
 import os
-import runpy
-import signal
+import _signal as signal  # type: ignore[import-not-found]  # signal imports enum: slow
 import sys
 from importlib.machinery import SourceFileLoader
-from types import TracebackType
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any
 
 from heapline import _core
 from heapline import session as heapline_session
-from heapline.document import write_json
 from heapline.options import ENV_VAR, Options
 from heapline.session import Session
 
@@ -41,9 +41,14 @@ class RunSession(Session):
             return
         self.finished = True
         self.stop()
+        if not (self.opts.json_path or self.opts.report):
+            _core.detach()
+            return
         doc = self.document()
         _core.detach()
         if self.opts.json_path:
+            from heapline.document import write_json
+
             try:
                 write_json(doc, self.opts.json_path)
             except OSError as e:
@@ -103,6 +108,8 @@ def _run_script(given: str, args: list[str]) -> None:
 def _run_module(name: str, args: list[str]) -> None:
     """As `python -m name args`, through the same runpy function, so the
     module's globals and tracebacks are the same too."""
+    import runpy
+
     sys.argv = [name, *args]
     sys.path.insert(0, os.getcwd())
     runpy._run_module_as_main(name, alter_argv=True)  # type: ignore[attr-defined]

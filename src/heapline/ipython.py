@@ -41,12 +41,14 @@ class HeaplineMagics(Magics):
         if api.is_running():
             print("heapline is already profiling this process")
             return
+        shell = self.shell
+        assert shell is not None, "magics run inside a shell"
         api.start()
         try:
             if cell is not None:
-                self.shell.run_cell(cell, store_history=False)
+                shell.run_cell(cell, store_history=False)
             else:
-                self.shell.ex(line)
+                shell.ex(line)
         finally:
             api.stop()
         show_report(api.snapshot())

@@ -3,9 +3,8 @@ one environment variable, and applied to the C core there."""
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
-from dataclasses import asdict, dataclass, field
 
 ENV_VAR = "HEAPLINE_OPTIONS"
 
@@ -18,34 +17,75 @@ DEFAULT_INTERVAL = 64 * 1024
 DEFAULT_CPU_INTERVAL = 0.01
 
 
-@dataclass
+_DEFAULTS: dict[str, object] = {
+    "target": "",  # script path as given, or module name
+    "is_module": False,
+    "args": [],
+    "interval": DEFAULT_INTERVAL,
+    "profile_all": False,
+    "profile_only": [],
+    "json_path": None,
+    "report": True,
+    "seed": 0,
+    "cpu": True,
+    "memory": True,
+    "cpu_interval": DEFAULT_CPU_INTERVAL,
+    "wall": False,
+    "off": False,  # start with profiling off: the program calls heapline.start()
+}
+
+
 class Options:
-    """What `heapline run` was asked to do."""
+    """What `heapline run` was asked to do. (A plain class, not a dataclass:
+    this is imported at every profiled start-up, where every import shows.)"""
 
-    target: str = ""  # script path (absolute) or module name
-    is_module: bool = False
-    args: list[str] = field(default_factory=list)
-    interval: int = DEFAULT_INTERVAL
-    profile_all: bool = False
-    profile_only: list[str] = field(default_factory=list)
-    json_path: str | None = None
-    report: bool = True
-    seed: int = 0
-    cpu: bool = True
-    memory: bool = True
-    cpu_interval: float = DEFAULT_CPU_INTERVAL
-    wall: bool = False
-    off: bool = False  # start with profiling off: the program calls heapline.start()
+    target: str
+    is_module: bool
+    args: list[str]
+    interval: int
+    profile_all: bool
+    profile_only: list[str]
+    json_path: str | None
+    report: bool
+    seed: int
+    cpu: bool
+    memory: bool
+    cpu_interval: float
+    wall: bool
+    off: bool
 
+    def __init__(self, **values: object) -> None:
+        unknown = set(values) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown options: {sorted(unknown)}")
+        for key, default in _DEFAULTS.items():
+            value = values.get(key, default)
+            setattr(self, key, list(value) if isinstance(value, list) else value)
+
+    def as_dict(self) -> dict[str, object]:
+        return {key: getattr(self, key) for key in _DEFAULTS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Options) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return f"Options({self.as_dict()!r})"
+
+    # Carried in the environment as marshal data in hex: marshal is built in,
+    # where json would cost the profiled program's start-up an import of re.
     def to_env(self) -> str:
-        return json.dumps(asdict(self))
+        return marshal.dumps(self.as_dict()).hex()
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Options":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Options:
         env = os.environ if environ is None else environ
         raw = env.get(ENV_VAR)
         if not raw:
             raise ValueError(f"{ENV_VAR} is not set")
-        data = json.loads(raw)
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        try:
+            data = marshal.loads(bytes.fromhex(raw))
+        except (ValueError, EOFError, TypeError) as e:
+            raise ValueError(f"{ENV_VAR} is not readable: {e}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{ENV_VAR} is not readable")
+        return cls(**{k: v for k, v in data.items() if k in _DEFAULTS})

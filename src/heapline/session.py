@@ -8,10 +8,11 @@ import os
 import sys
 import sysconfig
 import time
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 from heapline import _core
-from heapline.document import build_document
 from heapline.options import Options
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -32,6 +33,14 @@ def excluded_prefixes(profile_all: bool) -> list[str]:
     # frozen modules (importlib's) have no source file to show, ever
     prefixes.append("<frozen ")
     return sorted(set(prefixes))
+
+
+def pymalloc_serves_objects() -> bool:
+    """Whether plain pymalloc is the allocator under the MEM and OBJ domains:
+    the default, unless PYTHONMALLOC or development mode chose malloc or the
+    debug hooks (which pad requests past pymalloc's small-object limit)."""
+    mode = os.environ.get("PYTHONMALLOC", "")
+    return mode in ("", "default", "pymalloc") and not sys.flags.dev_mode
 
 
 class Session:
@@ -73,7 +82,7 @@ class Session:
                 print("heapline: warning: native allocations are not visible on this "
                       "platform; only Python's allocator is profiled", file=sys.stderr)
             self.native_hooks = _core.native_hooks_active()
-            _core.install_python_hooks()
+            _core.install_python_hooks(pymalloc_serves_objects())
             _core.set_enabled(True)
         if o.cpu:
             _core.cpu_start(o.cpu_interval, o.wall)
@@ -95,6 +104,8 @@ class Session:
 
     def document(self) -> dict[str, Any]:
         """The profile document of what was collected so far."""
+        from heapline.document import build_document
+
         snap = _core.snapshot()
         snap["counters"] = {
             name: (calls - self._counters0.get(name, (0, 0))[0],
