@@ -7,6 +7,8 @@ program ends.
 from __future__ import annotations
 
 import ast
+import json
+import time
 import os
 import subprocess
 import sys
@@ -170,3 +172,31 @@ def test_heapline_package_not_visible_as_main(heapline: Heapline, tmp_path: Path
     assert "HEAPLINE_OPTIONS" not in profiled.proc.stdout
     assert profiled.proc.stdout.endswith("\nenv_check.py\n")
     assert os.path.basename(profiled.doc["program"]) == "env_check.py"
+
+
+def test_forked_child_leaves_the_profile_to_the_parent(heapline: Heapline, tmp_path: Path) -> None:
+    """A child made by os.fork() that exits normally, after its parent, runs
+    the inherited atexit handlers; the profile file must stay the parent's."""
+    script = tmp_path / "forker.py"
+    done = tmp_path / "child-done"
+    script.write_text(
+        "import os, sys, time\n"
+        "big = bytearray(32 * 2**20)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    child = bytearray(64 * 2**20)\n"
+        "    time.sleep(1.0)\n"
+        f"    import atexit; atexit.register(lambda: open({str(done)!r}, 'w').close())\n"
+        "    sys.exit(0)\n"
+        "print('parent', len(big))\n")
+    run = heapline.run(str(script), cwd=tmp_path)
+    assert run.proc.stdout == "parent 33554432\n"
+    for _ in range(100):  # the child outlives the run; wait for its exit
+        if done.exists():
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert done.exists()
+    doc = json.loads(run.json_path.read_text())
+    lines = {e["line"] for f in doc["files"] for e in f["lines"]}
+    assert 2 in lines and 5 not in lines, lines

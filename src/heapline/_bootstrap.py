@@ -35,11 +35,16 @@ class RunSession(Session):
         super().__init__(opts, program, [opts.target, *opts.args])
         self.finished = False
         self.reraise_sigint = False
+        self.pid = os.getpid()
 
     def finish(self) -> None:
         if self.finished:
             return
         self.finished = True
+        if os.getpid() != self.pid:
+            # a child made by fork() that exits through atexit: the profile
+            # file is the parent's to write
+            return
         self.stop()
         if not (self.opts.json_path or self.opts.report):
             _core.detach()
