@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test heapline has: the C unit tests of the core (built with UBSan),
-# then, for each supported CPython (3.11, 3.12, 3.13) that this machine has,
-# a fresh virtual environment with heapline installed from this tree and the
-# Python test suite. Usage: bash tests/run_all.sh [pytest args...]
+# the Windows backend's C tests (cross-compiled with MinGW-w64, run under Wine;
+# tests/win/run_wine.sh installs both with apt-get when missing), then, for each
+# supported CPython (3.11, 3.12, 3.13) that this machine has, a fresh virtual
+# environment with heapline installed from this tree and the Python test suite.
+# Usage: bash tests/run_all.sh [pytest args...]   (HEAPLINE_SKIP_WINE=1: no Wine)
 #
 # HEAPLINE_PYTHONS="3.11 3.12" limits the versions; HEAPLINE_REQUIRE_ALL=1 makes
 # a missing version an error instead of a skip (CI sets it).
@@ -47,6 +49,11 @@ fi
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$cbuild" --print-errorlogs
 
 status=0
+if [ "${HEAPLINE_SKIP_WINE:-0}" != 1 ]; then
+    echo "== Windows backend: C tests under Wine =="
+    HEAPLINE_WIN_BUILD="$out/win" bash "$root/tests/win/run_wine.sh" || status=1
+fi
+
 for v in $versions; do
     py="${interpreter[$v]}"
     if [ -z "$py" ]; then

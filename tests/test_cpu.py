@@ -129,11 +129,12 @@ def test_wall_mode_shows_sleep(tmp_path: Path, truth: dict[str, dict[str, float]
     doc = profiled(tmp_path, "cpu_mix.py", "--cpu-only", "--wall")
     assert doc["cpu"]["wall"] is True
     fns = functions(doc, "cpu_mix.py")
-    got_total = sum(cpu_of(fns.get(n)) for n in NAMES)
-    want_total = sum(t["wall"] for t in truth.values())
-    got = cpu_of(fns.get("sleeper")) / got_total
-    want = truth["sleeper"]["wall"] / want_total
-    assert abs(got - want) <= 0.10, f"sleep share {got:.3f} vs {want:.3f}"
+    # the sleep's elapsed time, against its own in a plain run (absolute, so
+    # that the other functions' times, which vary with machine load, don't enter)
+    got = cpu_of(fns.get("sleeper"))
+    want = truth["sleeper"]["wall"]
+    interval = doc["cpu"]["interval_s"]
+    assert abs(got - want) <= 0.05 * want + 3 * interval, f"sleep {got:.3f} s vs {want:.3f} s"
 
 
 def test_threads_get_their_share(tmp_path: Path) -> None:

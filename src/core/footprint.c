@@ -11,7 +11,11 @@
 #include "inprocess.h"
 #include "stats_table.h"
 
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <time.h>
+#endif
 
 _Atomic int64_t hl_fp_current;
 _Atomic int64_t hl_fp_peak;
@@ -28,6 +32,20 @@ static int64_t tl_b[TIMELINE_CAP];
 static size_t tl_n;
 static double tl_spacing = 0.005;
 
+#ifdef _WIN32
+static LARGE_INTEGER t0, qpc_freq;
+
+__attribute__((constructor)) static void footprint_init(void) {
+    QueryPerformanceFrequency(&qpc_freq);
+    QueryPerformanceCounter(&t0);
+}
+
+double hl_now_s(void) {
+    LARGE_INTEGER now;
+    QueryPerformanceCounter(&now);
+    return (double)(now.QuadPart - t0.QuadPart) / (double)qpc_freq.QuadPart;
+}
+#else
 static struct timespec t0;
 
 __attribute__((constructor)) static void footprint_init(void) {
@@ -39,6 +57,7 @@ double hl_now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) * 1e-9;
 }
+#endif
 
 void hl_fp_new_peak(int64_t now) {
     int64_t old = atomic_load_explicit(&hl_fp_peak, memory_order_relaxed);

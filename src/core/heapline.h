@@ -12,7 +12,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(_WIN32)
+/* the core's own sources are compiled with HL_BUILD_CORE */
+#if defined(HL_BUILD_CORE)
+#define HL_EXPORT __declspec(dllexport)
+#else
+#define HL_EXPORT __declspec(dllimport)
+#endif
 #if defined(__GNUC__)
+#define HL_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define HL_LIKELY(x)   (x)
+#define HL_UNLIKELY(x) (x)
+#endif
+#elif defined(__GNUC__)
 #define HL_EXPORT  __attribute__((visibility("default")))
 #define HL_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define HL_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -42,6 +56,9 @@ enum hl_hook {
     HL_HOOK_PY_MALLOC,
     HL_HOOK_PY_CALLOC,
     HL_HOOK_PY_REALLOC,
+    HL_HOOK_ALIGNED_MALLOC,  /* Windows: _aligned_malloc */
+    HL_HOOK_ALIGNED_REALLOC, /* Windows: _aligned_realloc */
+    HL_HOOK_ALIGNED_FREE,    /* Windows: _aligned_free (bytes: the block's requested size) */
     HL_HOOK_COUNT
 };
 
@@ -170,7 +187,8 @@ HL_EXPORT int hl_inprocess_start(void);
 /* Writes every patched slot back (modules since unloaded excepted). */
 HL_EXPORT void hl_inprocess_stop(void);
 HL_EXPORT int hl_inprocess_active(void);
-/* For tests: import slots of hooked names that point into heapline now. */
+/* For tests: import slots of hooked names that point into heapline now
+ * (ELF GOT entries on Linux, PE import address table slots on Windows). */
 HL_EXPORT size_t hl_got_slots_into_heapline(void);
 
 #ifdef __cplusplus

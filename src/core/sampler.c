@@ -29,7 +29,7 @@ void hl_set_seed(uint64_t seed) {
     atomic_store(&thread_seq, 0);
     /* threads reseed at their next sample; the calling thread right now */
     uint32_t gen = atomic_fetch_add(&seed_gen, 1) + 1;
-    hl_thread *t = &hl_tls;
+    hl_thread *t = hl_self();
     if (t->ctr) {
         t->rng = hl_rng_seed_for_thread();
         t->countdown = hl_draw_countdown(&t->rng);
@@ -126,7 +126,7 @@ void hl_sample_slow(hl_thread *t, void *ptr, size_t n, int kind) {
 }
 
 void hl_free_slow(void *ptr) {
-    hl_thread *t = &hl_tls;
+    hl_thread *t = hl_self();
     uint32_t saved = t->busy;
     t->busy |= HL_BUSY_CORE;
     uint32_t slot;

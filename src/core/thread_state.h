@@ -25,11 +25,28 @@ typedef struct hl_thread {
     hl_counter *ctr; /* this thread's counter block (NULL until registered) */
 } hl_thread;
 
+void hl_thread_register(hl_thread *t);
+
+#ifdef _WIN32
+/* Windows: gcc's _Thread_local on MinGW is emulated TLS, which calls malloc on
+ * a thread's first touch (re-entrancy), so the per-thread block comes from a
+ * TlsAlloc slot instead. The block itself is taken from a static pool on the
+ * thread's first hooked call (hl_thread_attach, thread_state.c), never malloc. */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+
+extern DWORD hl_tls_index; /* TLS_OUT_OF_INDEXES until the first attach */
+hl_thread *hl_thread_attach(void);
+#else
 /* The TLS model: the default for -fPIC, compiled with TLS descriptors where the
  * compiler supports them, so the library works both preloaded and dlopen'ed. */
 extern _Thread_local hl_thread hl_tls;
-
-void hl_thread_register(hl_thread *t);
+#endif
 
 /* The sampler's random numbers (sampler.c). */
 uint64_t hl_rng_seed_for_thread(void);
@@ -39,11 +56,24 @@ uint32_t hl_seed_generation(void);
 /* This thread's state. The address is computed once per hook: the empty asm
  * keeps the compiler from redoing the TLS-descriptor call after each call
  * the hook makes. */
+#ifdef _WIN32
+/* TlsGetValue clears the thread's last-error code on success; a hook must not
+ * change what GetLastError() tells the program, so it is saved and restored
+ * (both are plain loads/stores of the thread environment block). */
+static inline hl_thread *hl_self(void) {
+    DWORD err = GetLastError();
+    hl_thread *t = (hl_thread *)TlsGetValue(hl_tls_index);
+    if (HL_UNLIKELY(t == NULL)) t = hl_thread_attach();
+    SetLastError(err);
+    return t;
+}
+#else
 static inline hl_thread *hl_self(void) {
     hl_thread *t = &hl_tls;
     __asm__("" : "+r"(t));
     return t;
 }
+#endif
 
 /* Exact per-thread counters. */
 static inline void hl_count(hl_thread *t, int hook, uint64_t bytes) {

@@ -33,9 +33,9 @@
 
 #define MAX_THREADS 512
 /* In Python code a pending call runs within microseconds of the request (tens
- * when the interpreter collects garbage at that boundary); half a millisecond
- * late means the thread was inside a C call. */
-#define NATIVE_DELAY_NS 500000
+ * when the interpreter collects garbage at that boundary); a tenth of a
+ * millisecond late means the thread was inside a C call. */
+#define NATIVE_DELAY_NS 100000
 /* Other threads: sampled twice this far apart while the GIL is held. */
 #define RUNNING_WINDOW_NS 20000
 #define RUNNING_MIN_NS    2000
@@ -190,13 +190,11 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         if (amount <= 0) continue;
         double native_frac;
         if (tid == main_tid && tid == self_tid)
-            /* Late by d: native for at least d. Late and still at the same
-             * instruction as last time: a native call repeated or still running
-             * (a loop of numpy calls), so native throughout. */
-            native_frac = (!moved && main_delay_ns > NATIVE_DELAY_NS)
-                              ? 1.0
-                              : clamp01((double)main_delay_ns /
-                                        (wall_mode ? (double)elapsed : (double)dcpu));
+            /* The state when the sample was asked for stands for the whole
+             * interval: the request landed in native code when the callback
+             * came late. (Counting only the lateness as native would miss
+             * the part of each native call before the request.) */
+            native_frac = main_delay_ns > NATIVE_DELAY_NS ? 1.0 : 0.0;
         else if (wall_mode)
             native_frac = running || !moved ? 1.0 : 0.0;
         else

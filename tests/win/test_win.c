@@ -1,0 +1,500 @@
+/* Windows tests of heapline's core: IAT patching of this executable and of
+ * DLLs built against msvcrt and the UCRT, exact counts for every hooked C
+ * runtime function, aligned block sizes, DLLs loaded after the hooks went on,
+ * unpatching, 8 threads at once, the Python-allocator layer driven by a stub
+ * "python" DLL, the shared-memory channel between two processes, and the CPU
+ * clocks. Prints one line per check and a closing "N passed, N failed" line;
+ * exits non-zero when a check failed.
+ *
+ * Run with no arguments; "shm-child <pid>" is the second process of the
+ * shared-memory test.
+ */
+#include "cpu_clock.h"
+#include "heapline.h"
+#include "shm.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            passed++;                                                                              \
+        } else {                                                                                   \
+            failed++;                                                                              \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* ---- counters ------------------------------------------------------------------ */
+static hl_counter base[HL_HOOK_COUNT];
+static void mark(void) {
+    hl_counters_read(base);
+}
+static hl_counter since(int hook) {
+    hl_counter now[HL_HOOK_COUNT];
+    hl_counters_read(now);
+    hl_counter d = {now[hook].calls - base[hook].calls, now[hook].bytes - base[hook].bytes};
+    return d;
+}
+static int64_t fp_now(void) {
+    hl_footprint f;
+    hl_footprint_read(&f);
+    return f.current;
+}
+
+#define CHECK_COUNT(label, hook, ncalls, nbytes)                                                   \
+    do {                                                                                           \
+        hl_counter c_ = since(hook);                                                               \
+        CHECK(c_.calls == (ncalls) && c_.bytes == (nbytes),                                        \
+              "%s %s: %llu calls %llu bytes, want %llu %llu", label, hl_hook_name(hook),           \
+              (unsigned long long)c_.calls, (unsigned long long)c_.bytes,                          \
+              (unsigned long long)(ncalls), (unsigned long long)(nbytes));                         \
+    } while (0)
+
+/* ---- one allocating module -------------------------------------------------------- */
+typedef struct {
+    const char *label;
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+    void *(*aligned_malloc)(size_t, size_t);
+    void *(*aligned_realloc)(void *, size_t, size_t);
+    void (*aligned_free)(void *);
+    void *(*slot_malloc)(void);
+} alloc_api;
+
+/* This executable's own calls (through its import table). */
+extern void *__imp_malloc;
+static void *e_malloc(size_t n) {
+    return malloc(n);
+}
+static void *e_calloc(size_t a, size_t b) {
+    return calloc(a, b);
+}
+static void *e_realloc(void *p, size_t n) {
+    return realloc(p, n);
+}
+static void e_free(void *p) {
+    free(p);
+}
+static void *e_aligned_malloc(size_t n, size_t a) {
+    return _aligned_malloc(n, a);
+}
+static void *e_aligned_realloc(void *p, size_t n, size_t a) {
+    return _aligned_realloc(p, n, a);
+}
+static void e_aligned_free(void *p) {
+    _aligned_free(p);
+}
+static void *e_slot_malloc(void) {
+    return __imp_malloc;
+}
+
+static const alloc_api exe_api = {"exe",        e_malloc,         e_calloc,          e_realloc,
+                                  e_free,       e_aligned_malloc, e_aligned_realloc, e_aligned_free,
+                                  e_slot_malloc};
+
+static wchar_t exe_dir[MAX_PATH];
+
+static HMODULE load(const char *name) {
+    wchar_t path[MAX_PATH];
+    swprintf(path, MAX_PATH, L"%ls\\%hs", exe_dir, name);
+    return LoadLibraryW(path);
+}
+
+static int dll_api(const char *name, alloc_api *api) {
+    HMODULE h = load(name);
+    if (!h) {
+        printf("cannot load %s: error %lu\n", name, GetLastError());
+        return 0;
+    }
+    api->label = name;
+#define GET(field)                                                                                 \
+    do {                                                                                           \
+        FARPROC f_ = GetProcAddress(h, "t_" #field);                                               \
+        memcpy(&api->field, &f_, sizeof f_);                                                       \
+    } while (0)
+    GET(malloc);
+    GET(calloc);
+    GET(realloc);
+    GET(free);
+    GET(aligned_malloc);
+    GET(aligned_realloc);
+    GET(aligned_free);
+    GET(slot_malloc);
+#undef GET
+    return api->malloc && api->aligned_free && api->slot_malloc;
+}
+
+/* Every hooked function once, with exact counts and footprint. */
+static void exercise(const alloc_api *a) {
+    const char *l = a->label;
+    int64_t fp0 = fp_now();
+    mark();
+    void *p = a->malloc(1000);
+    CHECK(fp_now() - fp0 == 1000, "%s: footprint +%lld after malloc(1000)", l,
+          (long long)(fp_now() - fp0));
+    void *q = a->calloc(10, 30);
+    q = a->realloc(q, 5000);
+    a->free(p);
+    a->free(q);
+    CHECK_COUNT(l, HL_HOOK_MALLOC, 1, 1000);
+    CHECK_COUNT(l, HL_HOOK_CALLOC, 1, 300);
+    CHECK_COUNT(l, HL_HOOK_REALLOC, 1, 5000);
+    CHECK_COUNT(l, HL_HOOK_FREE, 2, 6000);
+
+    mark();
+    int64_t fp1 = fp_now();
+    void *x = a->aligned_malloc(777, 64);
+    CHECK(((uintptr_t)x & 63) == 0, "%s: aligned block %p", l, x);
+    CHECK(fp_now() - fp1 == 777, "%s: footprint +%lld after _aligned_malloc(777)", l,
+          (long long)(fp_now() - fp1));
+    x = a->aligned_realloc(x, 1500, 64);
+    CHECK(fp_now() - fp1 == 1500, "%s: footprint +%lld after _aligned_realloc(1500)", l,
+          (long long)(fp_now() - fp1));
+    a->aligned_free(x);
+    CHECK_COUNT(l, HL_HOOK_ALIGNED_MALLOC, 1, 777);
+    CHECK_COUNT(l, HL_HOOK_ALIGNED_REALLOC, 1, 1500);
+    CHECK_COUNT(l, HL_HOOK_ALIGNED_FREE, 1, 1500);
+    CHECK_COUNT(l, HL_HOOK_MALLOC, 0, 0);
+    CHECK_COUNT(l, HL_HOOK_FREE, 0, 0);
+    CHECK(fp_now() == fp0, "%s: footprint %lld, want %lld after freeing all", l,
+          (long long)fp_now(), (long long)fp0);
+
+    /* realloc(p, 0) frees; a free of NULL is not counted */
+    mark();
+    void *r = a->malloc(64);
+    r = a->realloc(r, 0);
+    a->free(NULL);
+    a->aligned_free(NULL);
+    CHECK_COUNT(l, HL_HOOK_FREE, 1, 64);
+    CHECK_COUNT(l, HL_HOOK_ALIGNED_FREE, 0, 0);
+    CHECK(fp_now() == fp0, "%s: footprint after realloc(p, 0)", l);
+}
+
+static void *real_malloc_of(const char *dll) {
+    HMODULE h = GetModuleHandleA(dll);
+    return h ? (void *)GetProcAddress(h, "malloc") : NULL;
+}
+
+/* ---- threads ------------------------------------------------------------------------ */
+#define THREADS 8
+#define ITERS   20000
+
+static DWORD WINAPI thread_main(void *arg) {
+    const alloc_api *a = arg;
+    for (int i = 0; i < ITERS; i++) {
+        void *p = a->malloc((size_t)(i % 512) + 1);
+        void *q = a->aligned_malloc((size_t)(i % 100) + 1, 32);
+        a->free(p);
+        a->aligned_free(q);
+    }
+    return 0;
+}
+
+static void test_threads(const alloc_api *a) {
+    int64_t fp0 = fp_now();
+    mark();
+    HANDLE th[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        th[i] = CreateThread(NULL, 0, thread_main, (void *)a, 0, NULL);
+    WaitForMultipleObjects(THREADS, th, TRUE, INFINITE);
+    for (int i = 0; i < THREADS; i++)
+        CloseHandle(th[i]);
+    uint64_t bytes = 0, abytes = 0;
+    for (int i = 0; i < ITERS; i++) {
+        bytes += (uint64_t)(i % 512) + 1;
+        abytes += (uint64_t)(i % 100) + 1;
+    }
+    CHECK_COUNT("threads", HL_HOOK_MALLOC, (uint64_t)THREADS * ITERS, THREADS * bytes);
+    CHECK_COUNT("threads", HL_HOOK_FREE, (uint64_t)THREADS * ITERS, THREADS * bytes);
+    CHECK_COUNT("threads", HL_HOOK_ALIGNED_MALLOC, (uint64_t)THREADS * ITERS, THREADS * abytes);
+    CHECK_COUNT("threads", HL_HOOK_ALIGNED_FREE, (uint64_t)THREADS * ITERS, THREADS * abytes);
+    CHECK(fp_now() == fp0, "threads: footprint %lld, want %lld", (long long)fp_now(),
+          (long long)fp0);
+}
+
+/* ---- the Python-allocator layer ------------------------------------------------------- */
+static uint32_t site_file;
+static int where(hl_site *out) {
+    out->file = site_file;
+    out->line = 7;
+    return HL_WHERE_FOUND;
+}
+
+static const hl_line_stats *find_line(hl_line_stats *rows, size_t n, uint32_t file, int32_t line) {
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].file == file && rows[i].line == line) return &rows[i];
+    return NULL;
+}
+
+static hl_line_stats rows[4096];
+
+static void sym(HMODULE h, const char *name, void *out) {
+    FARPROC f = GetProcAddress(h, name);
+    memcpy(out, &f, sizeof f);
+}
+
+static void test_pyalloc(const alloc_api *native) {
+    HMODULE h = load("t_pystub.dll");
+    CHECK(h != NULL, "cannot load t_pystub.dll");
+    if (!h) return;
+    void (*get)(int, hl_pyalloc *);
+    void (*set)(int, hl_pyalloc *);
+    void *(*pymalloc)(size_t);
+    void *(*pyrealloc)(void *, size_t);
+    void (*pyfree)(void *);
+    sym(h, "PyMem_GetAllocator", &get);
+    sym(h, "PyMem_SetAllocator", &set);
+    sym(h, "PyMem_Malloc", &pymalloc);
+    sym(h, "PyMem_Realloc", &pyrealloc);
+    sym(h, "PyMem_Free", &pyfree);
+
+    static hl_pyalloc prev, hook; /* the hook's ctx points into the core */
+    get(1, &prev);
+    hl_pyalloc_wrap(1, &prev, &hook, 0);
+    set(1, &hook);
+
+    int profiled = 0;
+    site_file = hl_file_intern("win_test.py", 11, &profiled);
+    hl_reset();
+    hl_set_sampling_interval(1); /* every allocation is a sample ... */
+    hl_set_seed(12345);          /* ... from now on (this thread redraws its countdown) */
+    hl_set_where(where);
+    hl_set_enabled(1);
+    uint64_t s0 = hl_samples_taken();
+    mark();
+    void *p = pymalloc(1000);
+    hl_set_enabled(0);
+    uint64_t s1 = hl_samples_taken();
+    CHECK_COUNT("pyalloc", HL_HOOK_PY_MALLOC, 1, 1000);
+    /* the native layer below sees the call (exact counters, footprint) ... */
+    CHECK_COUNT("pyalloc", HL_HOOK_MALLOC, 1, 1000);
+    /* ... but the bytes are sampled once, as Python */
+    CHECK(s1 - s0 == 1, "pyalloc: %llu samples, want 1", (unsigned long long)(s1 - s0));
+    size_t n = hl_stats_read(rows, 4096);
+    const hl_line_stats *r = find_line(rows, n, site_file, 7);
+    CHECK(r && r->alloc_python > 999.0 && r->alloc_python < 1001.0 && r->alloc_native == 0.0,
+          "pyalloc: line python %.1f native %.1f", r ? r->alloc_python : -1.0,
+          r ? r->alloc_native : -1.0);
+
+    /* a native allocation on the same line counts as native */
+    hl_set_enabled(1);
+    void *q = native->malloc(3000);
+    hl_set_enabled(0);
+    n = hl_stats_read(rows, 4096);
+    r = find_line(rows, n, site_file, 7);
+    CHECK(r && r->alloc_native > 2999.0 && r->alloc_native < 3001.0 && r->alloc_python < 1001.0,
+          "pyalloc: line native %.1f python %.1f", r ? r->alloc_native : -1.0,
+          r ? r->alloc_python : -1.0);
+    native->free(q);
+
+    mark();
+    p = pyrealloc(p, 4000);
+    pyfree(p);
+    CHECK_COUNT("pyalloc", HL_HOOK_PY_REALLOC, 1, 4000);
+    CHECK_COUNT("pyalloc", HL_HOOK_REALLOC, 1, 4000);
+    CHECK_COUNT("pyalloc", HL_HOOK_FREE, 1, 4000);
+
+    set(1, &prev);
+    hl_set_where(NULL);
+    hl_set_sampling_interval(65536);
+    hl_reset();
+}
+
+/* ---- shared memory between two processes ------------------------------------------------ */
+static int shm_child(uint32_t pid) {
+    hl_shm s;
+    int ok = -1;
+    for (int i = 0; i < 200 && ok != 0; i++) {
+        ok = hl_shm_open(&s, pid);
+        if (ok != 0) Sleep(25);
+    }
+    if (ok != 0) return 2;
+    if (s.event == NULL) return 3;
+    hl_shm_summary d;
+    uint64_t seen = 0;
+    for (int i = 0; i < 100; i++) {
+        if (!hl_shm_wait(&s, seen, 200)) continue;
+        if (hl_shm_read(&s, &d) != 0) return 4;
+        seen = d.seq;
+        if (d.fp_current == 12345 && d.fp_peak == 67890 && d.samples == 42 && d.seq >= 2 &&
+            !(d.seq & 1)) {
+            hl_shm_close(&s);
+            return 0;
+        }
+    }
+    hl_shm_close(&s);
+    return 5;
+}
+
+static void test_shm(void) {
+    hl_shm s;
+    uint32_t pid = GetCurrentProcessId();
+    CHECK(hl_shm_create(&s, pid) == 0, "shm: create failed (%lu)", GetLastError());
+    hl_shm_summary first = {1, 2, 3, 0};
+    hl_shm_publish(&s, &first);
+    hl_shm_summary back;
+    CHECK(hl_shm_read(&s, &back) == 0 && back.fp_current == 1 && back.seq == 2,
+          "shm: read own block seq %llu", (unsigned long long)back.seq);
+
+    wchar_t exe[MAX_PATH], cmd[MAX_PATH + 64];
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    swprintf(cmd, MAX_PATH + 64, L"\"%ls\" shm-child %u", exe, (unsigned)pid);
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    BOOL started = CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
+    CHECK(started, "shm: CreateProcess failed (%lu)", GetLastError());
+    if (!started) {
+        hl_shm_close(&s);
+        return;
+    }
+    hl_shm_summary d = {12345, 67890, 42, 0};
+    DWORD code = 1;
+    for (int i = 0; i < 300; i++) { /* up to ~30 s: the child may start slowly */
+        hl_shm_publish(&s, &d);
+        if (WaitForSingleObject(pi.hProcess, 100) == WAIT_OBJECT_0) break;
+    }
+    if (!GetExitCodeProcess(pi.hProcess, &code) || code == STILL_ACTIVE) {
+        TerminateProcess(pi.hProcess, 9);
+        code = 9;
+    }
+    CHECK(code == 0, "shm: child exit code %lu", code);
+    CloseHandle(pi.hProcess);
+    CloseHandle(pi.hThread);
+
+    hl_shm_publish_current(&s);
+    hl_footprint f;
+    hl_footprint_read(&f);
+    CHECK(hl_shm_read(&s, &back) == 0 && back.fp_peak == f.peak, "shm: publish_current");
+    hl_shm_close(&s);
+    hl_shm r;
+    CHECK(hl_shm_open(&r, pid) != 0, "shm: still open after the publisher closed");
+}
+
+/* ---- CPU clocks --------------------------------------------------------------------------- */
+static void test_cpu_clock(void) {
+    hl_cpu_thread t;
+    CHECK(hl_cpu_thread_self(&t) == 0, "cpu: thread handle");
+    double t0 = hl_cpu_thread_seconds(&t);
+    volatile double x = 0;
+    double w0 = hl_now_s();
+    while (hl_now_s() - w0 < 0.3)
+        x += 1.0;
+    double t1 = hl_cpu_thread_seconds(&t);
+    CHECK(t0 >= 0 && t1 - t0 > 0.05, "cpu: thread %.3f -> %.3f s", t0, t1);
+    hl_cpu_thread_release(&t);
+    double u = -1, s = -1;
+    CHECK(hl_cpu_process_times(&u, &s) == 0 && u >= t1 - t0 - 0.05 && s >= 0,
+          "cpu: process user %.3f system %.3f", u, s);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "shm-child") == 0)
+        return shm_child((uint32_t)strtoul(argv[2], NULL, 10));
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    GetModuleFileNameW(NULL, exe_dir, MAX_PATH);
+    wchar_t *slash = wcsrchr(exe_dir, L'\\');
+    if (slash) *slash = 0;
+
+    alloc_api msvcrt_api, ucrt_api, ucrtbase_api, late_api, unload_api;
+    int have_msvcrt = dll_api("t_msvcrt.dll", &msvcrt_api);
+    int have_ucrt = dll_api("t_ucrt.dll", &ucrt_api);
+    int have_ucrtbase = dll_api("t_ucrtbase.dll", &ucrtbase_api);
+    CHECK(have_msvcrt && have_ucrt && have_ucrtbase, "test DLLs missing");
+    if (!(have_msvcrt && have_ucrt && have_ucrtbase)) goto done;
+
+    void *exe_slot0 = exe_api.slot_malloc(), *msvcrt_slot0 = msvcrt_api.slot_malloc();
+    void *ucrt_slot0 = ucrt_api.slot_malloc(), *ucrtbase_slot0 = ucrtbase_api.slot_malloc();
+    CHECK(exe_slot0 == real_malloc_of("msvcrt.dll"), "exe imports malloc from msvcrt.dll");
+    CHECK(ucrtbase_slot0 == real_malloc_of("ucrtbase.dll"),
+          "t_ucrtbase imports malloc from ucrtbase.dll");
+    CHECK(hl_got_slots_into_heapline() == 0, "slots into heapline before start");
+    CHECK(!hl_native_hooks_active(), "hooks active before start");
+
+    /* ---- patching */
+    CHECK(hl_inprocess_start() == 1, "start");
+    CHECK(hl_native_hooks_active(), "hooks not active after start");
+    size_t patched = hl_got_slots_into_heapline();
+    CHECK(patched >= 4 * 7, "only %zu slots patched", patched);
+    CHECK(exe_api.slot_malloc() != exe_slot0, "exe slot not patched");
+    CHECK(msvcrt_api.slot_malloc() != msvcrt_slot0, "msvcrt DLL slot not patched");
+    CHECK(ucrt_api.slot_malloc() != ucrt_slot0, "UCRT DLL slot not patched");
+    CHECK(ucrtbase_api.slot_malloc() != ucrtbase_slot0, "ucrtbase DLL slot not patched");
+    CHECK(msvcrt_api.slot_malloc() != ucrt_api.slot_malloc(),
+          "msvcrt and UCRT imports share one wrapper");
+
+    {
+        DWORD e = 0;
+        SetLastError(4321);
+        void *p = exe_api.malloc(10);
+        e = GetLastError();
+        exe_api.free(p);
+        CHECK(e == 4321, "malloc hook changed GetLastError to %lu", e);
+    }
+
+    exercise(&exe_api);
+    exercise(&msvcrt_api);
+    exercise(&ucrt_api);
+    exercise(&ucrtbase_api);
+
+    /* ---- DLLs loaded while hooks are on */
+    CHECK(dll_api("t_late.dll", &late_api), "load t_late.dll");
+    CHECK(late_api.slot_malloc() != real_malloc_of("msvcrt.dll"), "late DLL not patched");
+    exercise(&late_api);
+    CHECK(dll_api("t_unload.dll", &unload_api), "load t_unload.dll");
+    CHECK(unload_api.slot_malloc() != real_malloc_of("msvcrt.dll"), "t_unload.dll not patched");
+    FreeLibrary(GetModuleHandleA("t_unload.dll"));
+    CHECK(GetModuleHandleA("t_unload.dll") == NULL, "t_unload.dll still loaded");
+
+    /* ---- threads, Python layer */
+    test_threads(&exe_api);
+    test_threads(&ucrt_api);
+    test_pyalloc(&msvcrt_api);
+
+    /* ---- unpatching */
+    hl_inprocess_stop();
+    CHECK(!hl_native_hooks_active(), "hooks active after stop");
+    CHECK(hl_got_slots_into_heapline() == 0, "%zu slots still into heapline",
+          hl_got_slots_into_heapline());
+    CHECK(exe_api.slot_malloc() == exe_slot0, "exe slot not restored");
+    CHECK(msvcrt_api.slot_malloc() == msvcrt_slot0, "msvcrt DLL slot not restored");
+    CHECK(ucrt_api.slot_malloc() == ucrt_slot0, "UCRT DLL slot not restored");
+    CHECK(ucrtbase_api.slot_malloc() == ucrtbase_slot0, "ucrtbase DLL slot not restored");
+    CHECK(late_api.slot_malloc() == real_malloc_of("msvcrt.dll"), "late DLL slot not restored");
+    mark();
+    void *p = msvcrt_api.malloc(100);
+    msvcrt_api.free(p);
+    p = ucrt_api.malloc(100);
+    ucrt_api.free(p);
+    CHECK_COUNT("after stop", HL_HOOK_MALLOC, 0, 0);
+    CHECK_COUNT("after stop", HL_HOOK_FREE, 0, 0);
+
+    /* ---- on again: the same counts */
+    CHECK(hl_inprocess_start() == 1, "restart");
+    CHECK(hl_got_slots_into_heapline() >= patched, "restart patched %zu slots, first %zu",
+          hl_got_slots_into_heapline(), patched);
+    exercise(&exe_api);
+    hl_inprocess_stop();
+
+    test_shm();
+    test_cpu_clock();
+
+done:
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
