@@ -49,8 +49,14 @@ class RunSession(Session):
         if not (self.opts.json_path or self.opts.report):
             _core.detach()
             return
-        doc = self.document()
-        _core.detach()
+        try:
+            doc = self.document()
+        except Exception as e:  # never change how the program ends
+            print(f"heapline: error: could not build the profile: {type(e).__name__}: {e}",
+                  file=sys.stderr)
+            return
+        finally:
+            _core.detach()
         if self.opts.json_path:
             from heapline.document import write_json
 

@@ -122,7 +122,14 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
 
 
 def write_json(doc: dict[str, Any], path: str) -> None:
-    """Writes via a temporary file in the same directory, so a reader never sees half."""
+    """Writes via a temporary file in the same directory, so a reader never sees
+    half; a path that is not a regular file (/dev/null, a FIFO) is written to
+    directly, not replaced."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        return
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".heapline-", suffix=".json", dir=directory)
     umask = os.umask(0)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
-import time
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
     from typing import Any
@@ -55,8 +54,8 @@ class Session:
         self.program = program
         self.argv = argv
         self.running = False
-        self.started_at = time.time()
-        self.stopped_at: float | None = None
+        self._frozen: dict[str, Any] | None = None  # the core's tables at stop()
+        self._elapsed = 0.0
         self._counters0: dict[str, tuple[int, int]] = {}
         self._inprocess = False
         self.native_hooks = False
@@ -73,7 +72,7 @@ class Session:
         _core.reset()
         self.t0 = _core.now_s()
         self._counters0 = _core.counters()
-        self.started_at, self.stopped_at = time.time(), None
+        self._frozen = None
         if o.memory:
             # preloaded by `heapline run`: already hooked; otherwise patch
             # the import slots of the loaded modules
@@ -99,14 +98,17 @@ class Session:
             _core.uninstall_python_hooks()
             if self._inprocess:
                 _core.inprocess_stop()
-        self.stopped_at = time.time()
+        # what the profile shows is the profiled period: heapline's own work
+        # after it (building the document) must not move the peak or the times
+        self._frozen = _core.snapshot()
+        self._elapsed = _core.now_s() - self.t0  # after: every time in the snapshot is earlier
         self.running = False
 
     def document(self) -> dict[str, Any]:
         """The profile document of what was collected so far."""
         from heapline.document import build_document
 
-        snap = _core.snapshot()
+        snap = dict(self._frozen) if self._frozen is not None else _core.snapshot()
         snap["counters"] = {
             name: (calls - self._counters0.get(name, (0, 0))[0],
                    nbytes - self._counters0.get(name, (0, 0))[1])
@@ -115,9 +117,9 @@ class Session:
         snap["native_hooks"] = self.native_hooks
         snap["peak_at_s"] = max(0.0, snap["peak_at_s"] - self.t0)
         snap["timeline"] = [(t - self.t0, b) for t, b in snap["timeline"] if t >= self.t0]
-        end = self.stopped_at if self.stopped_at is not None else time.time()
+        elapsed = self._elapsed if self._frozen is not None else _core.now_s() - self.t0
         return build_document(snap, program=self.program, argv=self.argv,
-                              elapsed_s=max(0.0, end - self.started_at),
+                              elapsed_s=max(0.0, elapsed),
                               cpu_on=self.opts.cpu, memory_on=self.opts.memory)
 
 

@@ -1,0 +1,2 @@
+"""Trivial program for bench/overhead.py: measures interpreter + heapline start-up cost."""
+pass
