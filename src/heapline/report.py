@@ -223,7 +223,8 @@ def _profiled(doc: Mapping[str, Any]) -> tuple[bool, bool]:
 def _header(doc: Mapping[str, Any]) -> Text:
     cpu_on, memory_on = _profiled(doc)
     program, argv = str(doc["program"]), [str(a) for a in doc["argv"]]
-    command = shlex.join(argv if argv[:1] == [program] else [program, *argv])
+    # the command line as typed (argv[0] may be a relative form of `program`)
+    command = shlex.join(argv) if argv else program
     parts: list[Any] = [("heapline profile: ", "bold"), (command, "bold cyan"), "\n",
                         "elapsed ", (format_seconds(doc["elapsed_s"]), "bold")]
     cpu = doc.get("cpu")
