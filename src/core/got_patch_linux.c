@@ -110,7 +110,8 @@ static int was_scanned(uintptr_t base) {
 static void write_slot(uintptr_t *slot, uintptr_t value, int relro) {
     long ps = sysconf(_SC_PAGESIZE);
     uintptr_t page = (uintptr_t)slot & ~(uintptr_t)(ps - 1);
-    size_t len = ((uintptr_t)slot + sizeof *slot > page + (uintptr_t)ps) ? 2 * (size_t)ps : (size_t)ps;
+    size_t len =
+        ((uintptr_t)slot + sizeof *slot > page + (uintptr_t)ps) ? 2 * (size_t)ps : (size_t)ps;
     if (relro) mprotect((void *)page, len, PROT_READ | PROT_WRITE);
     __atomic_store_n(slot, value, __ATOMIC_RELEASE);
     if (relro) mprotect((void *)page, len, PROT_READ);
@@ -185,7 +186,8 @@ static void patch_slot(const module_info *m, uintptr_t *slot, void *hook, void *
 static void visit_module(const module_info *m, slot_visit visit, void *ctx) {
     const ElfW(Dyn) *dyn = NULL;
     for (int i = 0; i < m->phnum; i++)
-        if (m->phdr[i].p_type == PT_DYNAMIC) dyn = (const ElfW(Dyn) *)(m->base + m->phdr[i].p_vaddr);
+        if (m->phdr[i].p_type == PT_DYNAMIC)
+            dyn = (const ElfW(Dyn) *)(m->base + m->phdr[i].p_vaddr);
     if (!dyn) return;
     const ElfW(Sym) *symtab = NULL;
     const char *strtab = NULL;
@@ -194,16 +196,35 @@ static void visit_module(const module_info *m, slot_visit visit, void *ctx) {
     long pltrel = DT_RELA;
     for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
         switch (d->d_tag) {
-        case DT_SYMTAB: symtab = (const ElfW(Sym) *)dyn_ptr(m->base, d->d_un.d_ptr); break;
-        case DT_STRTAB: strtab = (const char *)dyn_ptr(m->base, d->d_un.d_ptr); break;
-        case DT_JMPREL: jmprel = dyn_ptr(m->base, d->d_un.d_ptr); break;
-        case DT_PLTRELSZ: pltrelsz = d->d_un.d_val; break;
-        case DT_PLTREL: pltrel = (long)d->d_un.d_val; break;
-        case DT_RELA: rela = dyn_ptr(m->base, d->d_un.d_ptr); break;
-        case DT_RELASZ: relasz = d->d_un.d_val; break;
-        case DT_REL: rel = dyn_ptr(m->base, d->d_un.d_ptr); break;
-        case DT_RELSZ: relsz = d->d_un.d_val; break;
-        default: break;
+        case DT_SYMTAB:
+            symtab = (const ElfW(Sym) *)dyn_ptr(m->base, d->d_un.d_ptr);
+            break;
+        case DT_STRTAB:
+            strtab = (const char *)dyn_ptr(m->base, d->d_un.d_ptr);
+            break;
+        case DT_JMPREL:
+            jmprel = dyn_ptr(m->base, d->d_un.d_ptr);
+            break;
+        case DT_PLTRELSZ:
+            pltrelsz = d->d_un.d_val;
+            break;
+        case DT_PLTREL:
+            pltrel = (long)d->d_un.d_val;
+            break;
+        case DT_RELA:
+            rela = dyn_ptr(m->base, d->d_un.d_ptr);
+            break;
+        case DT_RELASZ:
+            relasz = d->d_un.d_val;
+            break;
+        case DT_REL:
+            rel = dyn_ptr(m->base, d->d_un.d_ptr);
+            break;
+        case DT_RELSZ:
+            relsz = d->d_un.d_val;
+            break;
+        default:
+            break;
         }
     }
     if (!symtab || !strtab) return;
@@ -216,7 +237,7 @@ static void visit_module(const module_info *m, slot_visit visit, void *ctx) {
 
 static int skip_module(const struct dl_phdr_info *info) {
     const char *n = info->dlpi_name ? info->dlpi_name : "";
-    if (info->dlpi_addr == self_base) return 1;   /* heapline itself */
+    if (info->dlpi_addr == self_base) return 1; /* heapline itself */
     if (strstr(n, "linux-vdso") || strstr(n, "linux-gate")) return 1;
     if (strstr(n, "/ld-linux") || strncmp(n, "ld-linux", 8) == 0 || strstr(n, "/ld-musl"))
         return 1; /* the dynamic loader has its own allocator */
@@ -379,7 +400,9 @@ void hl_inprocess_stop(void) {
     pthread_mutex_unlock(&patch_mu);
 }
 
-int hl_inprocess_active(void) { return active; }
+int hl_inprocess_active(void) {
+    return active;
+}
 
 /* ---- checking ------------------------------------------------------------------ */
 static int self_range_cb(struct dl_phdr_info *info, size_t size, void *data);

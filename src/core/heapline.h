@@ -27,7 +27,7 @@
 #define HL_UNLIKELY(x) (x)
 #endif
 #elif defined(__GNUC__)
-#define HL_EXPORT  __attribute__((visibility("default")))
+#define HL_EXPORT      __attribute__((visibility("default")))
 #define HL_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define HL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
@@ -74,9 +74,9 @@ HL_EXPORT void hl_counters_read(hl_counter out[HL_HOOK_COUNT]);
 
 /* ---- footprint (exact) ---------------------------------------------------- */
 typedef struct hl_footprint {
-    int64_t current;   /* live malloc'd (usable size) + anonymous mmapped bytes */
-    int64_t peak;      /* highest value of current */
-    double peak_at_s;  /* seconds since hl_init at (about) the peak */
+    int64_t current;    /* live malloc'd (usable size) + anonymous mmapped bytes */
+    int64_t peak;       /* highest value of current */
+    double peak_at_s;   /* seconds since hl_init at (about) the peak */
     uint32_t peak_file; /* file id / line of the sample that reached the peak */
     int32_t peak_line;
 } hl_footprint;
@@ -99,9 +99,9 @@ HL_EXPORT uint64_t hl_live_dropped(void);
 
 /* ---- line lookup ---------------------------------------------------------- */
 enum hl_where_result {
-    HL_WHERE_FOUND = 0,      /* site filled in */
-    HL_WHERE_OUTSIDE = 1,    /* Python thread, but no frame in profiled code */
-    HL_WHERE_NO_PYTHON = 2,  /* thread without a Python thread state */
+    HL_WHERE_FOUND = 0,     /* site filled in */
+    HL_WHERE_OUTSIDE = 1,   /* Python thread, but no frame in profiled code */
+    HL_WHERE_NO_PYTHON = 2, /* thread without a Python thread state */
 };
 typedef struct hl_site {
     uint32_t file; /* id from hl_file_intern */
@@ -134,9 +134,9 @@ typedef struct hl_line_stats {
     double alloc_python; /* estimated bytes */
     double alloc_native;
     uint64_t samples;
-    double live;         /* estimated bytes still allocated */
-    double at_peak;      /* estimated bytes held at the last peak snapshot */
-    double cpu_python;   /* seconds */
+    double live;       /* estimated bytes still allocated */
+    double at_peak;    /* estimated bytes held at the last peak snapshot */
+    double cpu_python; /* seconds */
     double cpu_native;
     double cpu_system;
     uint64_t cpu_samples;

@@ -76,7 +76,8 @@ int hl_live_remove_locked(void *ptr, uint32_t *slot, double *weight) {
     live_count--;
     /* backward-shift deletion keeps every probe chain unbroken */
     uint32_t hole = i;
-    for (uint32_t j = (i + 1) & (LIVE_SLOTS - 1); table[j].ptr != 0; j = (j + 1) & (LIVE_SLOTS - 1)) {
+    for (uint32_t j = (i + 1) & (LIVE_SLOTS - 1); table[j].ptr != 0;
+         j = (j + 1) & (LIVE_SLOTS - 1)) {
         uint32_t h = home(table[j].ptr);
         /* move j into the hole if its home is not in (hole, j] cyclically */
         int in_range = (hole <= j) ? (h > hole && h <= j) : (h > hole || h <= j);
@@ -101,5 +102,9 @@ void hl_live_reset_locked(void) {
     dropped = 0;
 }
 
-uint64_t hl_live_dropped(void) { return dropped; } /* declared in heapline.h */
-uint32_t hl_live_count(void) { return live_count; }
+uint64_t hl_live_dropped(void) {
+    return dropped;
+} /* declared in heapline.h */
+uint32_t hl_live_count(void) {
+    return live_count;
+}

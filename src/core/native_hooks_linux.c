@@ -65,8 +65,8 @@ static void resolve(void) {
         }
         return;
     }
-    void *(*ds)(void *, const char *) = (void *(*)(void *, const char *))dlvsym(
-        RTLD_NEXT, "dlsym", "GLIBC_2.34");
+    void *(*ds)(void *, const char *) =
+        (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
     if (!ds) ds = (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
     real_fns r;
     r.dlsym = ds;
@@ -99,7 +99,9 @@ static inline int ready(void) {
     return 1;
 }
 
-__attribute__((constructor)) static void native_hooks_init(void) { ready(); }
+__attribute__((constructor)) static void native_hooks_init(void) {
+    ready();
+}
 
 int hl_preloaded(void) {
     /* the process's malloc is ours when the global lookup finds this file's */
@@ -113,9 +115,13 @@ void *hl_real_dlsym(void *handle, const char *name) {
     return real.dlsym(handle, name);
 }
 
-int hl_native_hooks_active(void) { return hl_preloaded() || hl_inprocess_active(); }
+int hl_native_hooks_active(void) {
+    return hl_preloaded() || hl_inprocess_active();
+}
 
-static inline size_t usable(void *p) { return malloc_usable_size(p); }
+static inline size_t usable(void *p) {
+    return malloc_usable_size(p);
+}
 
 /* ---- malloc family ------------------------------------------------------ */
 HL_EXPORT void *malloc(size_t n) {
@@ -243,7 +249,9 @@ static hl_spinlock region_lock = HL_SPINLOCK_INIT;
 
 static size_t page_size = 4096; /* set from sysconf at load */
 
-static size_t page_round(size_t n) { return (n + page_size - 1) & ~(page_size - 1); }
+static size_t page_round(size_t n) {
+    return (n + page_size - 1) & ~(page_size - 1);
+}
 
 static uint32_t region_home(uintptr_t a) {
     return (uint32_t)(((a >> 12) * 0x9E3779B97F4A7C15ull) >> 49) & (REGION_SLOTS - 1);
@@ -345,8 +353,8 @@ HL_EXPORT int munmap(void *addr, size_t len) {
 /* ---- dlsym ---------------------------------------------------------------- */
 static void *hook_for(void *found) {
     if (found == NULL) return NULL;
-    /* the hidden aliases: a plain `malloc` here would bind to libc's when this
-     * library is not preloaded */
+        /* the hidden aliases: a plain `malloc` here would bind to libc's when this
+         * library is not preloaded */
 #define SWAP(name)                                                                                 \
     if (found == (void *)real.name) return (void *)hl_hook_##name
     SWAP(malloc);

@@ -22,8 +22,12 @@ static _Atomic int enabled;
 static _Atomic(hl_where_fn) where_fn;
 static _Atomic uint64_t samples;
 
-void hl_set_sampling_interval(uint64_t bytes) { atomic_store(&interval, bytes ? bytes : 1); }
-uint64_t hl_sampling_interval(void) { return atomic_load(&interval); }
+void hl_set_sampling_interval(uint64_t bytes) {
+    atomic_store(&interval, bytes ? bytes : 1);
+}
+uint64_t hl_sampling_interval(void) {
+    return atomic_load(&interval);
+}
 void hl_set_seed(uint64_t seed) {
     atomic_store(&seed_base, seed);
     atomic_store(&thread_seq, 0);
@@ -37,7 +41,9 @@ void hl_set_seed(uint64_t seed) {
     }
 }
 
-uint32_t hl_seed_generation(void) { return atomic_load(&seed_gen); }
+uint32_t hl_seed_generation(void) {
+    return atomic_load(&seed_gen);
+}
 
 /* A thread registered before the last hl_set_seed takes a new seed. */
 static void follow_seed(hl_thread *t) {
@@ -47,9 +53,15 @@ static void follow_seed(hl_thread *t) {
         t->rng = hl_rng_seed_for_thread();
     }
 }
-void hl_set_enabled(int on) { atomic_store(&enabled, on); }
-void hl_set_where(hl_where_fn fn) { atomic_store(&where_fn, fn); }
-uint64_t hl_samples_taken(void) { return atomic_load(&samples); }
+void hl_set_enabled(int on) {
+    atomic_store(&enabled, on);
+}
+void hl_set_where(hl_where_fn fn) {
+    atomic_store(&where_fn, fn);
+}
+uint64_t hl_samples_taken(void) {
+    return atomic_load(&samples);
+}
 
 static uint64_t splitmix(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -174,7 +186,7 @@ void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t old_size, int6
     double keep = 0;
     if (had_old && known)
         keep = (new_size < old_size && old_size > 0) ? old_w * (double)new_size / (double)old_size
-                                                    : old_w;
+                                                     : old_w;
     if (sampled) {
         uint32_t slot = hl_line_slot_locked(site.file, site.line);
         charge_locked(slot, wd, kind);

@@ -13,15 +13,15 @@
 hl_spinlock hl_tables_lock = HL_SPINLOCK_INIT;
 
 /* ---- files ---------------------------------------------------------------- */
-#define FILE_SLOTS  16384u /* power of two */
-#define NAME_ARENA  (4u << 20)
+#define FILE_SLOTS   16384u /* power of two */
+#define NAME_ARENA   (4u << 20)
 #define FILTER_CHARS 8192u
 
 typedef struct {
     uint64_t hash;
     uint32_t off, len; /* into names[] */
     uint32_t id;
-    int8_t verdict;    /* -1 unknown, 0 not profiled, 1 profiled */
+    int8_t verdict; /* -1 unknown, 0 not profiled, 1 profiled */
 } file_slot;
 
 static file_slot file_slots[FILE_SLOTS];
@@ -36,7 +36,8 @@ static char filter_sep = '\n';
 
 static uint64_t hash_bytes(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
     return h | 1; /* 0 marks an empty slot */
 }
 
@@ -162,7 +163,9 @@ uint32_t hl_line_slot_locked(uint32_t file, int32_t line) {
     return s ? (uint32_t)(s - lines) : 0;
 }
 
-hl_line_stats *hl_line_at(uint32_t slot) { return &lines[slot]; }
+hl_line_stats *hl_line_at(uint32_t slot) {
+    return &lines[slot];
+}
 
 void hl_lines_snapshot_peak_locked(void) {
     for (uint32_t k = 0; k < used_count; k++) {
@@ -171,8 +174,7 @@ void hl_lines_snapshot_peak_locked(void) {
     }
 }
 
-void hl_cpu_charge(uint32_t file, int32_t line, double python_s, double native_s,
-                   double system_s) {
+void hl_cpu_charge(uint32_t file, int32_t line, double python_s, double native_s, double system_s) {
     hl_lock(&hl_tables_lock);
     hl_line_stats *s = &lines[hl_line_slot_locked(file, line)];
     s->cpu_python += python_s;
@@ -185,12 +187,14 @@ void hl_cpu_charge(uint32_t file, int32_t line, double python_s, double native_s
 size_t hl_stats_read(hl_line_stats *out, size_t cap) {
     hl_lock(&hl_tables_lock);
     size_t n = used_count;
-    for (size_t k = 0; k < n && k < cap; k++) out[k] = lines[used_index[k]];
+    for (size_t k = 0; k < n && k < cap; k++)
+        out[k] = lines[used_index[k]];
     hl_unlock(&hl_tables_lock);
     return n;
 }
 
 void hl_lines_reset_locked(void) {
-    for (uint32_t k = 0; k < used_count; k++) memset(&lines[used_index[k]], 0, sizeof(lines[0]));
+    for (uint32_t k = 0; k < used_count; k++)
+        memset(&lines[used_index[k]], 0, sizeof(lines[0]));
     used_count = 0;
 }

@@ -16,7 +16,7 @@ _Thread_local hl_thread hl_tls;
 #define HL_MAX_BLOCKS 4096
 
 static hl_counter blocks[HL_MAX_BLOCKS][HL_HOOK_COUNT];
-static _Atomic uint32_t blocks_used;   /* high-water mark */
+static _Atomic uint32_t blocks_used; /* high-water mark */
 static uint32_t free_list[HL_MAX_BLOCKS];
 static uint32_t free_count;
 static hl_spinlock pool_lock = HL_SPINLOCK_INIT;
@@ -87,7 +87,6 @@ hl_thread *hl_thread_attach(void) {
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-
 static void thread_exit(void *arg) {
     uint32_t idx = (uint32_t)(uintptr_t)arg - 1;
     hl_thread *t = &hl_tls;
@@ -97,7 +96,9 @@ static void thread_exit(void *arg) {
     hl_unlock(&pool_lock);
 }
 
-static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
+static void make_key(void) {
+    pthread_key_create(&exit_key, thread_exit);
+}
 #endif
 
 void hl_thread_register(hl_thread *t) {

@@ -112,7 +112,6 @@ void hl_free_slow(void *ptr);
 void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t old_size, int64_t new_size,
                      int kind);
 
-
 /* ---- live-block filter (live_table.c) ---- */
 #define HL_FILTER_BITS 20
 extern _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
@@ -154,7 +153,8 @@ static inline void hl_on_free(hl_thread *t, void *p) {
 typedef struct {
     atomic_flag f;
 } hl_spinlock;
-#define HL_SPINLOCK_INIT {ATOMIC_FLAG_INIT}
+#define HL_SPINLOCK_INIT                                                                           \
+    { ATOMIC_FLAG_INIT }
 static inline void hl_lock(hl_spinlock *l) {
     while (atomic_flag_test_and_set_explicit(&l->f, memory_order_acquire)) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -111,7 +111,9 @@ static thread_rec *rec_for(unsigned long tid, int *fresh) {
     return free_slot;
 }
 
-static double clamp01(double x) { return x < 0 ? 0 : (x > 1 ? 1 : x); }
+static double clamp01(double x) {
+    return x < 0 ? 0 : (x > 1 ? 1 : x);
+}
 
 /* Charges every Python thread; the caller holds the GIL. `main_delay_ns`: how
  * long the main thread has been in native code (see main_delay_now). */
@@ -181,8 +183,8 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         int64_t cpu2 = tid == self_tid ? cpu : thread_cpu_ns(tid);
         int running = cpu2 >= 0 && cpu >= 0 && cpu2 - cpu > RUNNING_MIN_NS;
         int64_t dcpu = (cpu >= 0 && cpu >= r->cpu_ns) ? cpu - r->cpu_ns : 0;
-        int moved = seen[i].fresh || seen[i].pos.frame != r->pos.frame ||
-                    seen[i].pos.instr != r->pos.instr;
+        int moved =
+            seen[i].fresh || seen[i].pos.frame != r->pos.frame || seen[i].pos.instr != r->pos.instr;
         r->cpu_ns = cpu >= 0 ? cpu : r->cpu_ns;
         r->pos = seen[i].pos;
         r->seen = generation;
@@ -306,10 +308,12 @@ int hl_cpu_start(double interval, int wall) {
     rusage_times(RUSAGE_THREAD, &last_main_user_ns, &last_main_sys_ns);
     generation = 0;
     totals = (hl_cpu_totals){0};
-    for (int i = 0; i < MAX_THREADS; i++) recs[i].tid = 0;
+    for (int i = 0; i < MAX_THREADS; i++)
+        recs[i].tid = 0;
     /* the first sample charges each thread's CPU since this moment */
     PyInterpreterState *interp = PyInterpreterState_Main();
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
         int fresh;
         thread_rec *r = rec_for(ts->native_thread_id, &fresh);
         if (r) r->cpu_ns = thread_cpu_ns(ts->native_thread_id);
@@ -334,8 +338,8 @@ void hl_cpu_stop(void) {
     /* the timer may be waiting for the GIL: let it have it */
     Py_BEGIN_ALLOW_THREADS pthread_join(timer, NULL);
     Py_END_ALLOW_THREADS
-    /* charge the tail since the last sample */
-    sample_all(0);
+        /* charge the tail since the last sample */
+        sample_all(0);
     active = 0;
 }
 

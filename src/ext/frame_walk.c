@@ -23,7 +23,9 @@
 typedef struct _PyInterpreterFrame iframe;
 
 #if PY_VERSION_HEX >= 0x030D0000 /* 3.13 */
-static iframe *current_frame(PyThreadState *ts) { return ts->current_frame; }
+static iframe *current_frame(PyThreadState *ts) {
+    return ts->current_frame;
+}
 static PyCodeObject *frame_code(iframe *f) {
     if (f->owner == FRAME_OWNED_BY_CSTACK || _PyFrame_IsIncomplete(f)) return NULL;
     PyObject *ex = f->f_executable;
@@ -33,7 +35,9 @@ static int frame_line(iframe *f, PyCodeObject *co) {
     (void)co;
     return PyUnstable_InterpreterFrame_GetLine(f);
 }
-static const void *frame_instr(iframe *f) { return f->instr_ptr; }
+static const void *frame_instr(iframe *f) {
+    return f->instr_ptr;
+}
 #elif PY_VERSION_HEX >= 0x030C0000 /* 3.12 */
 static iframe *current_frame(PyThreadState *ts) {
     return ts->cframe ? ts->cframe->current_frame : NULL;
@@ -47,8 +51,10 @@ static int frame_line(iframe *f, PyCodeObject *co) {
     (void)co;
     return PyUnstable_InterpreterFrame_GetLine(f);
 }
-static const void *frame_instr(iframe *f) { return f->prev_instr; }
-#else /* 3.11 */
+static const void *frame_instr(iframe *f) {
+    return f->prev_instr;
+}
+#else                              /* 3.11 */
 static iframe *current_frame(PyThreadState *ts) {
     return ts->cframe ? ts->cframe->current_frame : NULL;
 }
@@ -60,7 +66,9 @@ static PyCodeObject *frame_code(iframe *f) {
 static int frame_line(iframe *f, PyCodeObject *co) {
     return PyCode_Addr2Line(co, _PyInterpreterFrame_LASTI(f) * (int)sizeof(_Py_CODEUNIT));
 }
-static const void *frame_instr(iframe *f) { return f->prev_instr; }
+static const void *frame_instr(iframe *f) {
+    return f->prev_instr;
+}
 #endif
 
 /* UTF-8 of a str without allocating: the ASCII data, the cached UTF-8, or an

@@ -74,7 +74,8 @@ static PyObject *uninstall_python_hooks(PyObject *self, PyObject *unused) {
     if (python_hooks_installed) {
         static const PyMemAllocatorDomain doms[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
                                                      PYMEM_DOMAIN_OBJ};
-        for (int d = 0; d < 3; d++) PyMem_SetAllocator(doms[d], &saved_allocators[d]);
+        for (int d = 0; d < 3; d++)
+            PyMem_SetAllocator(doms[d], &saved_allocators[d]);
         if (arena_wrapped) PyObject_SetArenaAllocator(&saved_arena);
         arena_wrapped = 0;
         python_hooks_installed = 0;
@@ -149,8 +150,8 @@ static PyObject *counters_dict(void) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
     for (int h = 0; h < HL_HOOK_COUNT; h++) {
-        PyObject *v = Py_BuildValue("(KK)", (unsigned long long)c[h].calls,
-                                    (unsigned long long)c[h].bytes);
+        PyObject *v =
+            Py_BuildValue("(KK)", (unsigned long long)c[h].calls, (unsigned long long)c[h].bytes);
         if (!v || PyDict_SetItemString(d, hl_hook_name(h), v) < 0) {
             Py_XDECREF(v);
             Py_DECREF(d);
@@ -178,9 +179,9 @@ static PyObject *lines_list(void) {
         hl_line_stats *r = &rows[i];
         PyObject *path = file_str(r->file);
         PyObject *t = path ? Py_BuildValue("(NiddKdddddK)", path, (int)r->line, r->alloc_python,
-                                           r->alloc_native, (unsigned long long)r->samples,
-                                           r->live, r->at_peak, r->cpu_python, r->cpu_native,
-                                           r->cpu_system, (unsigned long long)r->cpu_samples)
+                                           r->alloc_native, (unsigned long long)r->samples, r->live,
+                                           r->at_peak, r->cpu_python, r->cpu_native, r->cpu_system,
+                                           (unsigned long long)r->cpu_samples)
                            : NULL;
         if (!t || PyList_Append(out, t) < 0) Py_CLEAR(out);
         Py_XDECREF(t);
@@ -220,19 +221,18 @@ static PyObject *snapshot(PyObject *self, PyObject *unused) {
     hl_footprint_read(&fp);
     PyObject *peak_file = fp.peak_file ? file_str(fp.peak_file) : Py_NewRef(Py_None);
     hl_cpu_totals c = hl_cpu_read_totals();
-    PyObject *cpu = Py_BuildValue("{s:d,s:O,s:K,s:d,s:d,s:d}", "interval_s", c.interval_s, "wall",
-                                  c.wall ? Py_True : Py_False, "samples",
-                                  (unsigned long long)c.samples, "python_s", c.python_s,
-                                  "native_s", c.native_s, "system_s", c.system_s);
-    return Py_BuildValue("{s:K,s:N,s:N,s:N,s:N,s:L,s:L,s:d,s:N,s:i,s:K,s:K,s:d,s:i}",
-                         "live_untracked", (unsigned long long)hl_live_dropped(), "cpu", cpu,
-                         "lines", lines_list(), "timeline", timeline_list(), "counters",
-                         counters_dict(), "current_bytes", (long long)fp.current, "peak_bytes",
-                         (long long)fp.peak, "peak_at_s", fp.peak_at_s, "peak_file", peak_file,
-                         "peak_line", (int)fp.peak_line, "samples",
-                         (unsigned long long)hl_samples_taken(), "interval_bytes",
-                         (unsigned long long)hl_sampling_interval(), "now_s", hl_now_s(),
-                         "native_hooks", hl_native_hooks_active());
+    PyObject *cpu =
+        Py_BuildValue("{s:d,s:O,s:K,s:d,s:d,s:d}", "interval_s", c.interval_s, "wall",
+                      c.wall ? Py_True : Py_False, "samples", (unsigned long long)c.samples,
+                      "python_s", c.python_s, "native_s", c.native_s, "system_s", c.system_s);
+    return Py_BuildValue(
+        "{s:K,s:N,s:N,s:N,s:N,s:L,s:L,s:d,s:N,s:i,s:K,s:K,s:d,s:i}", "live_untracked",
+        (unsigned long long)hl_live_dropped(), "cpu", cpu, "lines", lines_list(), "timeline",
+        timeline_list(), "counters", counters_dict(), "current_bytes", (long long)fp.current,
+        "peak_bytes", (long long)fp.peak, "peak_at_s", fp.peak_at_s, "peak_file", peak_file,
+        "peak_line", (int)fp.peak_line, "samples", (unsigned long long)hl_samples_taken(),
+        "interval_bytes", (unsigned long long)hl_sampling_interval(), "now_s", hl_now_s(),
+        "native_hooks", hl_native_hooks_active());
 }
 
 static PyObject *footprint(PyObject *self, PyObject *unused) {
@@ -293,8 +293,15 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "heapline._core", "heapline's C core.", -1, methods,
-    NULL,                  NULL,             NULL,                 NULL,
+    PyModuleDef_HEAD_INIT,
+    "heapline._core",
+    "heapline's C core.",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__core(void) {

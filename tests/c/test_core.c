@@ -36,9 +36,15 @@ static int passed, failed;
 static void *volatile sink;
 
 static hl_counter before[HL_HOOK_COUNT], after[HL_HOOK_COUNT];
-static void snap(hl_counter *c) { hl_counters_read(c); }
-static uint64_t dcalls(int h) { return after[h].calls - before[h].calls; }
-static uint64_t dbytes(int h) { return after[h].bytes - before[h].bytes; }
+static void snap(hl_counter *c) {
+    hl_counters_read(c);
+}
+static uint64_t dcalls(int h) {
+    return after[h].calls - before[h].calls;
+}
+static uint64_t dbytes(int h) {
+    return after[h].bytes - before[h].bytes;
+}
 
 static void test_hooks_active(void) {
     CHECK(hl_native_hooks_active(), "malloc is not heapline's in this executable");
@@ -147,7 +153,8 @@ static void test_sampling_unbiased(void) {
     hl_set_enabled(1);
     enum { N = 40000, SZ = 1000 };
     static void *blocks[N];
-    for (int i = 0; i < N; i++) sink = blocks[i] = malloc(SZ);
+    for (int i = 0; i < N; i++)
+        sink = blocks[i] = malloc(SZ);
     size_t n = hl_stats_read(rows, 1024);
     hl_line_stats *r = find_line(rows, n, site_file, 7);
     double truth = (double)N * SZ;
@@ -160,7 +167,8 @@ static void test_sampling_unbiased(void) {
               r->alloc_native);
         CHECK(r->samples > 1000 && r->samples < 4000, "samples %lu", (unsigned long)r->samples);
     }
-    for (int i = 0; i < N; i++) free(blocks[i]);
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
     n = hl_stats_read(rows, 1024);
     r = find_line(rows, n, site_file, 7);
     CHECK(r && fabs(r->live) < 1, "live after free: %.1f", r ? r->live : -1.0);
@@ -177,7 +185,8 @@ static void test_sampling_unbiased(void) {
     /* realloc growth is charged once, not once per call */
     hl_reset();
     void *p = NULL;
-    for (size_t sz = 4096; sz <= (64u << 20); sz *= 2) sink = p = realloc(p, sz);
+    for (size_t sz = 4096; sz <= (64u << 20); sz *= 2)
+        sink = p = realloc(p, sz);
     n = hl_stats_read(rows, 1024);
     r = find_line(rows, n, site_file, 7);
     double grown = (double)(64u << 20);
@@ -233,11 +242,14 @@ static void test_threads_exact(void) {
     hl_set_enabled(1);
     snap(before);
     pthread_t th[THREADS];
-    for (int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, thread_body, NULL);
-    for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&th[i], NULL, thread_body, NULL);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
     snap(after);
     uint64_t want_bytes = 0;
-    for (int i = 0; i < ROUNDS; i++) want_bytes += 100 + (uint64_t)(i % 7);
+    for (int i = 0; i < ROUNDS; i++)
+        want_bytes += 100 + (uint64_t)(i % 7);
     want_bytes *= THREADS;
     /* glibc's pthread_create may malloc a few small blocks of its own */
     uint64_t calls = dcalls(HL_HOOK_MALLOC) + dcalls(HL_HOOK_CALLOC);

@@ -118,7 +118,8 @@ int main(int argc, char **argv) {
 
     /* start/stop 100 times while threads allocate and free */
     pthread_t th[4];
-    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, churn, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, churn, NULL);
     for (int round = 0; round < 100; round++) {
         hl.start();
         for (int k = 0; k < 200; k++) {
@@ -129,7 +130,8 @@ int main(int argc, char **argv) {
         hl.stop();
     }
     atomic_store(&stop_threads, 1);
-    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
     CHECK(hl.slots_into() == 0, "slots left after 100 start/stop rounds");
 
     /* counts stay exact across rounds: 100 rounds x one known malloc */
