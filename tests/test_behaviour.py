@@ -200,3 +200,19 @@ def test_forked_child_leaves_the_profile_to_the_parent(heapline: Heapline, tmp_p
     doc = json.loads(run.json_path.read_text())
     lines = {e["line"] for f in doc["files"] for e in f["lines"]}
     assert 2 in lines and 5 not in lines, lines
+
+
+def test_os_exit_keeps_status_and_output_and_writes_the_profile(heapline: Heapline,
+                                                                tmp_path: Path) -> None:
+    """os._exit skips atexit: the profile is written from the _exit hook, while
+    the exit status and output (buffered stdout lost, as without heapline) stay."""
+    script = tmp_path / "hard_exit.py"
+    script.write_text("import os, sys\n"
+                      "block = bytearray(48 * 2**20)\n"
+                      "print('buffered, lost')\n"
+                      "sys.stderr.write('said on stderr\\n')\n"
+                      "os._exit(5)\n")
+    plain, profiled = compare(heapline, [str(script)], cwd=tmp_path)
+    assert plain.returncode == 5
+    entry = {e["line"]: e for f in profiled.doc["files"] for e in f["lines"]}.get(2)
+    assert entry is not None and abs(entry["alloc_bytes"] - 48 * 2**20) <= 0.1 * 48 * 2**20

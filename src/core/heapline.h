@@ -180,6 +180,11 @@ HL_EXPORT void hl_pyarena_wrap(const hl_pyarena *prev, hl_pyarena *hook);
  * (preloaded, or import slots patched by hl_inprocess_start). */
 HL_EXPORT int hl_native_hooks_active(void);
 
+/* Called by the _exit hook (preload mode) before the process ends, so that
+ * os._exit() still writes the profile; runs only in the process that set it. */
+typedef void (*hl_exit_fn)(int status);
+HL_EXPORT void hl_set_exit_hook(hl_exit_fn fn);
+
 /* In-process mode: patch the import slots of every loaded module (and of
  * modules loaded later) to the hooks; returns 1 when hooks are on (0 means
  * unsupported here). Nothing to do when preloaded. */

@@ -314,6 +314,12 @@ int hl_native_hooks_active(void) {
     return atomic_load(&active);
 }
 
+/* No _exit hook on Windows yet: os._exit() there ends the process without a
+ * profile (docs/windows.md). */
+void hl_set_exit_hook(hl_exit_fn fn) {
+    (void)fn;
+}
+
 static void count_slot(HMODULE m, void **slot, void *hook, void *ctx) {
     (void)m;
     (void)hook;

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- the real functions ----------------------------------------------- */
@@ -37,6 +38,7 @@ typedef struct {
     void *(*mmap)(void *, size_t, int, int, int, off_t);
     int (*munmap)(void *, size_t);
     void *(*dlsym)(void *, const char *);
+    void (*exit_)(int);
 } real_fns;
 
 static real_fns real;
@@ -83,6 +85,7 @@ static void resolve(void) {
     LOOK(mmap);
     LOOK(munmap);
 #undef LOOK
+    *(void **)(&r.exit_) = ds(RTLD_NEXT, "_exit");
     real = r;
     atomic_store(&resolved, 2);
 }
@@ -378,6 +381,28 @@ HL_EXPORT void *dlsym(void *handle, const char *name) {
      * return address, which glibc uses to find "next". */
     if (handle == RTLD_NEXT) return real.dlsym(handle, name);
     return hook_for(real.dlsym(handle, name));
+}
+
+/* ---- _exit ------------------------------------------------------------------ */
+/* os._exit() ends the process without atexit handlers; the profile is written
+ * first by the hook the extension set, in the process that set it only (a
+ * child after fork, _posixsubprocess's failed exec, must not run Python). */
+static _Atomic(hl_exit_fn) exit_hook;
+static pid_t exit_hook_pid;
+static _Atomic int exiting;
+
+void hl_set_exit_hook(hl_exit_fn fn) {
+    exit_hook_pid = getpid();
+    atomic_store(&exit_hook, fn);
+}
+
+HL_EXPORT void _exit(int status) {
+    ready();
+    hl_exit_fn fn = atomic_load(&exit_hook);
+    if (fn && getpid() == exit_hook_pid && !atomic_exchange(&exiting, 1)) fn(status);
+    if (real.exit_) real.exit_(status);
+    syscall(SYS_exit_group, status); /* not reached */
+    __builtin_unreachable();
 }
 
 /* ---- fork ------------------------------------------------------------------ */

@@ -138,6 +138,37 @@ static PyObject *cpu_stop(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+/* os._exit(): the core's _exit hook calls this. Python runs only when the
+ * exiting thread holds the GIL (os._exit does); a C thread calling _exit
+ * without it must not wait for a GIL another thread may never release. */
+static PyObject *exit_callback;
+
+static void call_exit_callback(int status) {
+    (void)status;
+    if (!exit_callback || !PyGILState_Check()) return;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (Py_IsFinalizing()) return;
+#else
+    if (_Py_IsFinalizing()) return;
+#endif
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *r = PyObject_CallNoArgs(exit_callback);
+    if (!r) PyErr_Clear();
+    Py_XDECREF(r);
+    PyGILState_Release(g);
+}
+
+static PyObject *set_exit_callback(PyObject *self, PyObject *cb) {
+    (void)self;
+    if (cb != Py_None && !PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "set_exit_callback: a callable or None");
+        return NULL;
+    }
+    Py_XSETREF(exit_callback, cb == Py_None ? NULL : Py_NewRef(cb));
+    hl_set_exit_hook(exit_callback ? call_exit_callback : NULL);
+    Py_RETURN_NONE;
+}
+
 static PyObject *file_str(uint32_t id) {
     const char *s = hl_file_name(id);
     if (!s) s = "<unknown>";
@@ -283,6 +314,9 @@ static PyMethodDef methods[] = {
     {"cpu_start", cpu_start, METH_VARARGS,
      "cpu_start(interval_s, wall): start the CPU sampling thread (main thread only)."},
     {"cpu_stop", cpu_stop, METH_NOARGS, "Stop CPU sampling and charge the last interval."},
+    {"set_exit_callback", set_exit_callback, METH_O,
+     "Call this (no arguments) when the process ends through _exit (os._exit), "
+     "preload mode; None to clear."},
     {"counters", counters, METH_NOARGS, "Exact per-hook {name: (calls, bytes)}."},
     {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
     {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},

@@ -37,7 +37,10 @@ class RunSession(Session):
         self.reraise_sigint = False
         self.pid = os.getpid()
 
-    def finish(self) -> None:
+    def finish(self, at_exit: bool = False) -> None:
+        """Write the profile. `at_exit`: from os._exit, where the program's
+        buffered output is lost as it would be without heapline (nothing here
+        flushes stdout then)."""
         if self.finished:
             return
         self.finished = True
@@ -67,11 +70,13 @@ class RunSession(Session):
                       file=sys.stderr)
         if self.opts.report:
             try:
-                sys.stdout.flush()
+                if not at_exit:
+                    sys.stdout.flush()
                 from heapline.report import render
                 from rich.console import Console
 
                 render(doc, Console(file=sys.stderr, width=None if sys.stderr.isatty() else 120))
+                sys.stderr.flush()
             except Exception as e:  # the report must never change the exit status
                 print(f"heapline: error: could not print the report: {e}", file=sys.stderr)
         if self.reraise_sigint:
@@ -138,6 +143,7 @@ def main() -> None:
     # Registered first, so it runs last: after the program's own atexit
     # handlers and after non-daemon threads have been joined.
     atexit.register(session.finish)
+    _core.set_exit_callback(lambda: session.finish(at_exit=True))
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, session.on_sigterm)
     if not opts.off:
