@@ -1,475 +1,373 @@
-"""Wall-time overhead of `heapline run` on a few workloads.
+"""Overhead of heapline and of other profilers, side by side.
 
-For each workload in bench/workloads/, runs the program unprofiled
-(`python workload.py`) and profiled (`python -m heapline run --no-report
-workload.py`, optionally also at several `--sampling-interval` values or with
-other heapline options), interleaved round by round, and reports the ratio
-profiled/unprofiled of the wall time of the whole process (interpreter start-up
-and exit included).  The CPU time (user + system) of each process is recorded
-too.
+For each workload (benchkit/catalog.py) runs it with no profiler, heapline
+CPU-only, heapline CPU+memory, Scalene, `memray run`, `memray run --native` and
+`python -X tracemalloc` (benchkit/tools.py), interleaved round by round with
+the order rotated each round, and reports for each profiler the ratio of wall
+time to the unprofiled run of the same round (median, min, max, a bootstrap
+interval of the median), the ratio of CPU time, the ratio of peak RSS, and the
+size of the profile it wrote.  Wall time is that of the whole process, start-up
+and the profile's final write included.
 
-Ratios are paired per round (each profiled run is divided by the unprofiled run
-of the same round), so slow drift in machine load mostly cancels; the median
-over rounds is the headline figure, with min, max and a bootstrap interval of
-the median to show how far it can be trusted.
-
-    python bench/overhead.py [--rounds N] [--workload NAME ...]
-                             [--interval BYTES ...] [--config=OPTIONS ...]
-                             [--python PATH] [--no-snapshot] [--json FILE]
-                             [--markdown]
+    python bench/overhead.py [--rounds N] [--workload NAME ...] [--group G ...]
+                             [--tools KEY ...] [--config=OPTIONS ...]
+                             [--interval BYTES ...] [--python PATH]
+                             [--no-snapshot] [--json FILE] [--markdown]
     python bench/overhead.py --from-json FILE ... [--markdown]
 
-Run it with the interpreter heapline is installed in (or pass --python).
-Stdlib only.  Exit status 0 unless a run failed, printed something different
-from the first run of its workload (stdout or stderr), or the measured heapline
-changed during the run; missed targets are reported, not fatal.
+Run it with an interpreter that has heapline and bench/requirements.txt
+installed (or pass --python).  A profiler or workload whose modules are missing
+is skipped with a note.  Exit status 0 unless a run failed, a run's output
+differed from the unprofiled program's, or the measured heapline changed
+during the run; missed targets are reported, not fatal.  See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
-import platform
-import random
-import resource
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-HERE = Path(__file__).resolve().parent
-WORKLOAD_DIR = HERE / "workloads"
+from benchkit import procs, stats, tools
+from benchkit.catalog import WORKLOADS, Workload
+from benchkit.procs import Run, RunFailed
+from benchkit.tools import Tool
 
-
-@dataclass(frozen=True)
-class Workload:
-    name: str
-    #: Target for the median wall-time ratio at heapline's default settings
-    #: (None: no target).
-    target: float | None
-    #: Rounds multiplier: very short programs get more rounds, each one cheap.
-    round_factor: int = 1
-
-    @property
-    def path(self) -> Path:
-        return WORKLOAD_DIR / f"{self.name}.py"
-
-
-WORKLOADS: dict[str, Workload] = {
-    w.name: w
-    for w in (
-        Workload("alloc_python", target=1.10),
-        Workload("numpy_work", target=1.05),
-        # CPU+memory target; with --config=--cpu-only the target is 1.03x
-        Workload("cpu_python", target=1.10),
-        Workload("startup", target=None, round_factor=10),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One way of running a workload."""
-
-    label: str
-    #: heapline options, or None for the unprofiled run.
-    heapline_args: tuple[str, ...] | None
-
-    def argv(self, python: str, script: Path) -> list[str]:
-        if self.heapline_args is None:
-            return [python, str(script)]
-        return [python, "-m", "heapline", "run", "--no-report",
-                *self.heapline_args, str(script)]
-
-
-@dataclass(frozen=True)
-class Run:
-    wall: float  # seconds, whole process
-    cpu: float  # seconds, user + system of the process and its children
-    stdout: str
-    stderr: str
-
-
-class RunFailed(Exception):
-    pass
-
-
-def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # One BLAS/OpenMP thread: the machine is small, and threads add noise.
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    env["OMP_NUM_THREADS"] = "1"
-    env["MKL_NUM_THREADS"] = "1"
-    # Same dict/set layout in every run.
-    env["PYTHONHASHSEED"] = "0"
-    env.pop("HEAPLINE_OPTIONS", None)
-    return env
-
-
-def children_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-def run_once(argv: list[str], env: dict[str, str]) -> Run:
-    """Run one process to completion; one at a time, so the rusage delta is its own."""
-    c0 = children_cpu()
-    t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=WORKLOAD_DIR, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - t0
-    cpu = children_cpu() - c0
-    if proc.returncode != 0:
-        raise RunFailed(f"{shlex.join(argv)}\n  exit status {proc.returncode}\n"
-                        f"  stderr (last 3000 chars):\n{proc.stderr[-3000:]}")
-    return Run(wall, cpu, proc.stdout, proc.stderr)
-
-
-def probe(python: str, env: dict[str, str]) -> tuple[str, str]:
-    """(versions line, heapline package directory) of the target interpreter."""
-    code = (
-        "import os, platform\n"
-        "import heapline\n"
-        "try:\n"
-        "    import numpy; nv = numpy.__version__\n"
-        "except Exception:\n"
-        "    nv = 'absent'\n"
-        "print(f'Python {platform.python_version()} ({platform.python_implementation()}),"
-        " heapline {heapline.__version__}, numpy {nv}')\n"
-        "print(os.path.dirname(os.path.abspath(heapline.__file__)))\n"
-    )
-    proc = subprocess.run([python, "-c", code], env=env, cwd=WORKLOAD_DIR,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"error: heapline is not importable with {python}:\n{proc.stderr}")
-    versions, pkg = proc.stdout.strip().splitlines()
-    return versions, pkg
-
-
-def fingerprint(pkg_dir: str) -> str:
-    """Digest of the installed heapline package (code and libraries, not caches)."""
-    h = hashlib.sha256()
-    for p in sorted(Path(pkg_dir).rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts:
-            h.update(str(p.relative_to(pkg_dir)).encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:12]
-
-
-def snapshot(python: str, pkg_dir: str, dest: Path) -> str:
-    """Copy the installed heapline package into dest/heapline, so that a reinstall
-    into the shared environment during the benchmark cannot change what is
-    measured.  Retries while the source changes under the copy.  The copy is
-    byte-compiled, as an installed package is: without .pyc files (and with
-    PYTHONDONTWRITEBYTECODE set) every profiled run would compile heapline's
-    modules from source and inflate its start-up cost."""
-    for _ in range(10):
-        before = fingerprint(pkg_dir)
-        target = dest / "heapline"
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(pkg_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
-        if fingerprint(pkg_dir) == before == fingerprint(str(target)):
-            subprocess.run([python, "-m", "compileall", "-q", str(target)], check=True,
-                           stdout=subprocess.DEVNULL)
-            return str(target)
-        time.sleep(5)
-    raise SystemExit(f"error: {pkg_dir} keeps changing; could not take a consistent copy")
-
-
-def bootstrap_ci(values: list[float], level: float = 0.95,
-                 resamples: int = 4000) -> tuple[float, float]:
-    """Percentile bootstrap interval of the median (fixed seed: reproducible).
-    Crude with 7 values, but it shows whether a difference is resolved."""
-    rng = random.Random(0)
-    meds = sorted(statistics.median(rng.choices(values, k=len(values)))
-                  for _ in range(resamples))
-    tail = (1 - level) / 2
-    return meds[int(tail * resamples)], meds[min(int((1 - tail) * resamples), resamples - 1)]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def fmt_ratio(x: float) -> str:
-    return f"{x:.3f}x"
-
-
-def render_table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |",
-                 "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
+#: heapline's targets over the programs of the Scalene paper (issue #6)
+TARGETS = {"heapline": ("CPU+memory", 1.10, 1.5), "heapline-cpu": ("CPU-only", 1.02, None)}
+GROUPS = ("paper", "own", "startup")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Overhead of `heapline run`: wall time profiled / unprofiled, "
-                    "interleaved rounds.  See bench/README.md.")
-    p.add_argument("--rounds", type=int, default=7,
-                   help="timed rounds per workload, after one untimed warm-up "
-                        "(default 7; the startup workload runs 10x as many)")
+        description="Wall time, CPU time, peak RSS and output size of profiled runs "
+                    "against unprofiled runs, interleaved rounds.  See bench/README.md.")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="timed rounds per workload, after one untimed unprofiled warm-up "
+                        "run (default 5; the startup workload runs 5x as many)")
     p.add_argument("--workload", nargs="+", choices=sorted(WORKLOADS), metavar="NAME",
-                   default=list(WORKLOADS),
                    help=f"workloads to run (default all: {', '.join(WORKLOADS)})")
-    p.add_argument("--interval", nargs="+", type=int, metavar="BYTES", default=[],
-                   help="also run heapline with --sampling-interval BYTES, for each "
-                        "value, in the same rounds")
+    p.add_argument("--group", nargs="+", choices=GROUPS, default=list(GROUPS),
+                   help="workload groups to run: paper (the Scalene paper's programs), own "
+                        "(heapline's), startup (default all)")
+    p.add_argument("--tools", nargs="+", choices=[t.key for t in tools.ALL], metavar="KEY",
+                   default=[t.key for t in tools.ALL],
+                   help=f"profilers to run (default all: {', '.join(t.key for t in tools.ALL)})")
     p.add_argument("--config", action="append", metavar="OPTIONS", default=[],
-                   help="also run heapline with these options; repeat for several "
-                        "configurations.  Write it with '=' since OPTIONS starts with "
-                        "a dash: --config=--memory-only --config='--cpu-only --wall'")
+                   help="also run heapline with these options; repeat for several.  "
+                        "Write it with '=': --config=--memory-only")
+    p.add_argument("--interval", nargs="+", type=int, metavar="BYTES", default=[],
+                   help="also run heapline with --sampling-interval BYTES, for each value")
     p.add_argument("--python", default=sys.executable,
-                   help="interpreter with heapline installed (default: this one)")
+                   help="interpreter with heapline and the profilers (default: this one)")
     p.add_argument("--no-snapshot", dest="snapshot", action="store_false",
-                   help="measure the installed heapline in place instead of a private "
-                        "copy taken at start (the copy guards against reinstalls "
-                        "during the run)")
+                   help="measure the installed heapline in place instead of a private copy")
     p.add_argument("--json", dest="json_path", metavar="FILE",
-                   help="also write every run's wall and CPU time to FILE (JSON)")
+                   help="also write every run's measurements to FILE (for --from-json and "
+                        "bench/chart.py)")
     p.add_argument("--from-json", nargs="+", metavar="FILE", default=[],
-                   help="run nothing: pool the rounds saved by earlier --json runs and "
-                        "print their table")
-    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+                   help="run nothing: pool the rounds of earlier --json files and print "
+                        "their tables")
+    p.add_argument("--markdown", action="store_true", help="print tables as Markdown")
     ns = p.parse_args(argv)
     if ns.rounds < 1:
         p.error("--rounds must be at least 1")
     if any(i <= 0 for i in ns.interval):
         p.error("--interval values must be positive")
+    if "unprofiled" not in ns.tools:
+        ns.tools.insert(0, "unprofiled")
     return ns
 
 
-def measure(wl: Workload, variants: list[Variant], rounds: int, python: str,
-            env: dict[str, str]) -> dict[str, list[Run]]:
-    """Interleaved rounds; raises RunFailed if a run fails or its output differs."""
-    runs: dict[str, list[Run]] = {v.label: [] for v in variants}
-    reference: Run | None = None  # first run's output; every run must match it
-    ref_label = ""
-    for r in range(-1, rounds):  # round -1 is an untimed warm-up
-        # Rotate the order each round so no configuration always runs first
-        # (A B C, B C A, C A B, ...); ratios are paired within a round.
-        k = max(r, 0) % len(variants)
-        for v in variants[k:] + variants[:k]:
-            run = run_once(v.argv(python, wl.path), env)
-            if reference is None:
-                reference, ref_label = run, v.label
-            elif (run.stdout, run.stderr) != (reference.stdout, reference.stderr):
-                raise RunFailed(
-                    f"{shlex.join(v.argv(python, wl.path))}\n  output differs from the "
-                    f"first run's ({ref_label}, warm-up round):\n"
-                    f"  stdout {run.stdout!r}\n  vs     {reference.stdout!r}\n"
-                    f"  stderr (last 3000 chars):\n{run.stderr[-3000:]}\n"
-                    f"  vs {reference.stderr[-3000:]!r}")
-            if r >= 0:
-                runs[v.label].append(run)
+# ---- measuring --------------------------------------------------------------
+
+def measure(wl: Workload, chosen: list[Tool], rounds: int, python: str,
+            env: dict[str, str], out_dir: Path) -> dict[str, list[Run]]:
+    """Interleaved rounds; raises RunFailed if a run fails or its output is wrong."""
+    warm = procs.run_once(tools.UNPROFILED.argv(python, wl.path, wl.args, out_dir), env,
+                          out_dir)  # untimed: byte-code caches, page cache
+    runs: dict[str, list[Run]] = {t.key: [] for t in chosen}
+    for r in range(rounds):
+        k = r % len(chosen)  # A B C, B C A, C A B, ...: none always runs first
+        for tool in chosen[k:] + chosen[:k]:
+            argv = tool.argv(python, wl.path, wl.args, out_dir)
+            run = procs.run_once(argv, env, out_dir)
+            for stream, got, ref in (("stdout", run.stdout, warm.stdout),
+                                     ("stderr", run.stderr, warm.stderr)):
+                if not tools.output_matches(tool, got, ref):
+                    raise RunFailed(f"{shlex.join(argv)}\n  {stream} differs from the "
+                                    f"unprofiled program's:\n  {got[-2000:]!r}\n"
+                                    f"  vs {ref[-2000:]!r}")
+            runs[tool.key].append(run)
     return runs
 
 
-#: workload -> configuration label -> one (wall s, CPU s) per round, in round order
-Timings = dict[str, dict[str, list[tuple[float, float]]]]
-
-DEFAULT_LABEL = "heapline (default)"
-LEGEND = ("median s = median wall time; ratio = profiled / unprofiled wall time of the same "
-          "round (median, min, max over rounds); 95% CI = bootstrap interval of the median "
-          "ratio; min/min = fastest profiled run / fastest unprofiled run; median +ms = "
-          "median per-round difference; cpu ratio = median per-round ratio of CPU time "
-          "(user + system)")
+#: workload -> tool key -> one record per round, in round order
+Results = dict[str, dict[str, list[dict[str, float]]]]
 
 
-def summarize(timings: Timings, markdown: bool) -> None:
-    """Print the table and the verdicts."""
-    headers = ["workload / configuration", "median s", "ratio median", "ratio min",
-               "ratio max", "95% CI", "min/min", "median +ms", "cpu ratio", "target", "met"]
+def record(run: Run) -> dict[str, float]:
+    return {"wall_s": run.wall, "cpu_s": run.cpu, "maxrss_kib": run.maxrss_kib,
+            "out_bytes": run.out_bytes}
+
+
+# ---- summarizing ------------------------------------------------------------
+
+def ratios(prof: list[dict[str, float]], base: list[dict[str, float]], key: str) -> list[float]:
+    return [p[key] / b[key] for p, b in zip(prof, base) if b[key] > 0]
+
+
+def workload_table(results: Results, labels: dict[str, str], markdown: bool) -> None:
+    headers = ["workload / profiler", "median s", "ratio median", "min", "max", "95% CI",
+               "cpu ratio", "peak RSS ratio", "output"]
     rows: list[list[str]] = []
+    for name, by_tool in results.items():
+        base = by_tool["unprofiled"]
+        rows.append([f"{name} / unprofiled", f"{statistics.median(r['wall_s'] for r in base):.3f}",
+                     "1.000x", "", "", "", "1.000x",
+                     f"({stats.fmt_bytes(statistics.median(r['maxrss_kib'] for r in base) * 1024)})",
+                     ""])
+        for key, prof in by_tool.items():
+            if key == "unprofiled":
+                continue
+            wall = ratios(prof, base, "wall_s")
+            lo, hi = stats.bootstrap_ci(wall)
+            out = statistics.median(r["out_bytes"] for r in prof)
+            rows.append([f"{name} / {labels.get(key, key)}",
+                         f"{statistics.median(r['wall_s'] for r in prof):.3f}",
+                         stats.fmt_ratio(statistics.median(wall)), stats.fmt_ratio(min(wall)),
+                         stats.fmt_ratio(max(wall)), f"{lo:.2f}-{hi:.2f}",
+                         stats.fmt_ratio(statistics.median(ratios(prof, base, "cpu_s"))),
+                         stats.fmt_ratio(statistics.median(ratios(prof, base, "maxrss_kib"))),
+                         stats.fmt_bytes(out) if out else "-"])
+    print(stats.render_table(headers, rows, markdown))
+
+
+def medians_by_tool(results: Results, names: list[str]) -> dict[str, list[float]]:
+    """tool key -> the median wall ratio of each named workload it ran."""
+    out: dict[str, list[float]] = {}
+    for name in names:
+        base = results[name]["unprofiled"]
+        for key, prof in results[name].items():
+            if key != "unprofiled":
+                out.setdefault(key, []).append(statistics.median(ratios(prof, base, "wall_s")))
+    return out
+
+
+def summary_table(results: Results, groups: dict[str, str], labels: dict[str, str],
+                  markdown: bool) -> list[str]:
+    """Across workloads, per profiler; returns the target verdict lines."""
     verdicts: list[str] = []
-    for name, by_label in timings.items():
-        wl = WORKLOADS[name]
-        base = by_label["unprofiled"]
-        base_wall = [w for w, _ in base]
-        rows.append([f"{name} / unprofiled", f"{statistics.median(base_wall):.3f}",
-                     "1.000x", "", "", "", "", "", "1.000x", "", ""])
-        for label, prof in by_label.items():
-            if label == "unprofiled":
-                continue
-            ratios = [p[0] / u[0] for p, u in zip(prof, base)]
-            diff_ms = statistics.median((p[0] - u[0]) * 1000 for p, u in zip(prof, base))
-            cpu_ratio = statistics.median(p[1] / u[1] for p, u in zip(prof, base))
-            med = statistics.median(ratios)
-            lo, hi = bootstrap_ci(ratios)
-            target = met = ""
-            if wl.target is not None:
-                target = f"<= {wl.target:.2f}x"
-                met = "yes" if med <= wl.target else "NO"
-            rows.append([f"{name} / {label}", f"{statistics.median(w for w, _ in prof):.3f}",
-                         fmt_ratio(med), fmt_ratio(min(ratios)), fmt_ratio(max(ratios)),
-                         f"{lo:.2f}-{hi:.2f}", fmt_ratio(min(w for w, _ in prof) / min(base_wall)),
-                         f"{diff_ms:+.0f}", fmt_ratio(cpu_ratio), target, met])
-            if label != DEFAULT_LABEL:
-                continue
-            if wl.target is None:
-                verdicts.append(f"{name}: start-up cost {fmt_ratio(med)}, {diff_ms:+.1f} ms "
-                                f"median per process (unprofiled "
-                                f"{statistics.median(base_wall) * 1000:.1f} ms); no target")
-                continue
-            if hi <= wl.target:
-                sure = "the 95% CI lies below the target"
-            elif lo > wl.target:
-                sure = "the 95% CI lies above the target"
-            else:
-                sure = "the 95% CI contains the target, so these rounds do not settle it"
-            verdicts.append(f"{name}: median wall ratio {fmt_ratio(med)} at heapline's "
-                            f"defaults, target <= {wl.target:.2f}x: "
-                            f"{'met' if med <= wl.target else 'NOT met'} "
-                            f"(95% CI {lo:.2f}-{hi:.2f}x: {sure}; {len(ratios)} rounds)")
+    headers = ["profiler", "workloads", "median of medians", "max", "geometric mean",
+               "peak RSS ratio (median)", "output (median)"]
+    for group, title in (("paper", "the Scalene paper's programs"),
+                         ("own", "heapline's own workloads")):
+        names = [n for n in results if groups.get(n) == group]
+        if not names:
+            continue
+        meds = medians_by_tool(results, names)
+        rows = []
+        for key, values in meds.items():
+            rss = [statistics.median(ratios(results[n][key], results[n]["unprofiled"],
+                                            "maxrss_kib")) for n in names if key in results[n]]
+            out = [statistics.median(r["out_bytes"] for r in results[n][key])
+                   for n in names if key in results[n]]
+            geo = statistics.geometric_mean(values)
+            rows.append([labels.get(key, key), str(len(values)),
+                         stats.fmt_ratio(statistics.median(values)), stats.fmt_ratio(max(values)),
+                         stats.fmt_ratio(geo), stats.fmt_ratio(statistics.median(rss)),
+                         stats.fmt_bytes(statistics.median(out)) if any(out) else "-"])
+            if group == "paper" and key in TARGETS:
+                what, med_t, max_t = TARGETS[key]
+                med, mx = statistics.median(values), max(values)
+                line = (f"heapline {what} on {title}: median {stats.fmt_ratio(med)} "
+                        f"(target <= {med_t:.2f}x: {'met' if med <= med_t else 'NOT met'})")
+                if max_t is not None:
+                    line += (f", max {stats.fmt_ratio(mx)} (target <= {max_t:.2f}x: "
+                             f"{'met' if mx <= max_t else 'NOT met'})")
+                verdicts.append(line)
+        print(f"\nAcross {title} ({len(names)}):\n")
+        print(stats.render_table(headers, rows, markdown))
+    for name, by_tool in results.items():
+        wl = WORKLOADS.get(name)
+        if wl is None:
+            continue
+        base = by_tool["unprofiled"]
+        if wl.target is not None and "heapline" in by_tool:
+            med = statistics.median(ratios(by_tool["heapline"], base, "wall_s"))
+            verdicts.append(f"heapline CPU+memory on {name}: median {stats.fmt_ratio(med)} "
+                            f"(own target <= {wl.target:.2f}x: "
+                            f"{'met' if med <= wl.target else 'NOT met'})")
+        if wl.group == "startup":
+            for key, prof in by_tool.items():
+                if key != "unprofiled":
+                    ms = statistics.median((p["wall_s"] - b["wall_s"]) * 1000
+                                           for p, b in zip(prof, base))
+                    verdicts.append(f"start-up cost of {labels.get(key, key)}: {ms:+.0f} ms "
+                                    f"per process (median)")
+    return verdicts
+
+
+LEGEND = ("ratio = profiled / unprofiled wall time of the same round (median, min, max over "
+          "rounds); 95% CI = bootstrap interval of the median ratio; cpu ratio and peak RSS "
+          "ratio = median per-round ratios of user+system CPU time and of peak resident set "
+          "size; output = size of the profile file written; median of medians, max and "
+          "geometric mean are over the workloads' median ratios")
+
+
+def summarize(results: Results, groups: dict[str, str], labels: dict[str, str],
+              markdown: bool) -> None:
+    if not results:
+        return
     print()
-    if rows:
-        print(render_table(headers, rows, markdown))
-        print()
-        print(LEGEND)
+    workload_table(results, labels, markdown)
+    verdicts = summary_table(results, groups, labels, markdown)
+    print()
+    print(LEGEND)
+    print()
     for line in verdicts:
         print(f"* {line}")
 
+
+# ---- driving ----------------------------------------------------------------
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = parse_args(argv)
     if ns.from_json:
         return main_from_json(ns.from_json, ns.markdown)
-    python: str = ns.python
-    env = bench_env()
-    variants = [Variant("unprofiled", None), Variant(DEFAULT_LABEL, ())]
-    variants += [Variant(f"heapline --sampling-interval {i}", ("--sampling-interval", str(i)))
-                 for i in ns.interval]
-    variants += [Variant(f"heapline {c}", tuple(shlex.split(c))) for c in ns.config]
+    env = procs.bench_env()
+    chosen = [tools.BY_KEY[k] for k in dict.fromkeys(ns.tools)]
+    chosen += [tools.heapline(("--sampling-interval", str(i)),
+                              f"heapline --sampling-interval {i}", f"heapline-interval-{i}")
+               for i in ns.interval]
+    chosen += [tools.heapline_config(c) for c in ns.config]
+    names = ns.workload or [n for n, w in WORKLOADS.items() if w.group in ns.group]
+    wanted = sorted({m for t in chosen if t.needs for m in [t.needs]}
+                    | {m for n in names for m in WORKLOADS[n].needs})
+    versions, installed, have = procs.probe(ns.python, env, wanted)
+    for t in [t for t in chosen if t.needs and t.needs not in have]:
+        print(f"# skipped {t.label}: {t.needs} is not importable by {ns.python}")
+    chosen = [t for t in chosen if not t.needs or t.needs in have]
+    for n in [n for n in names if not set(WORKLOADS[n].needs) <= set(have)]:
+        print(f"# skipped workload {n}: needs {', '.join(WORKLOADS[n].needs)}")
+    names = [n for n in names if set(WORKLOADS[n].needs) <= set(have)]
 
-    versions, pkg_dir = probe(python, env)
-    installed = pkg_dir
-    tmp: Path | None = None
+    tmp = Path(tempfile.mkdtemp(prefix="heapline-bench-"))
     try:
+        pkg_dir = installed
         if ns.snapshot:
-            tmp = Path(tempfile.mkdtemp(prefix="heapline-bench-"))
-            copy = snapshot(python, installed, tmp)
+            copy = procs.snapshot(ns.python, installed, tmp)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp), env.get("PYTHONPATH")]))
-            _, pkg_dir = probe(python, env)
+            _, pkg_dir, _ = procs.probe(ns.python, env, [])
             if os.path.realpath(pkg_dir) != os.path.realpath(copy):
                 raise SystemExit(f"error: the copy in {tmp} is not the heapline that "
-                                 f"{python} imports ({pkg_dir})")
+                                 f"{ns.python} imports ({pkg_dir})")
+        out_dir = tmp / "out"
+        out_dir.mkdir()
         cmdline = list(sys.argv[1:] if argv is None else argv)
-        return run_all(ns, cmdline, python, env, versions, installed, pkg_dir, variants)
+        return run_all(ns, cmdline, env, versions, installed, pkg_dir, chosen, names, out_dir)
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_all(ns: argparse.Namespace, cmdline: list[str], python: str, env: dict[str, str],
-            versions: str, installed: str, pkg_dir: str, variants: list[Variant]) -> int:
+def run_all(ns: argparse.Namespace, cmdline: list[str], env: dict[str, str], versions: str,
+            installed: str, pkg_dir: str, chosen: list[Tool], names: list[str],
+            out_dir: Path) -> int:
     started = datetime.datetime.now().astimezone()
-    digest = fingerprint(pkg_dir)
-    print(f"# heapline overhead, {started:%Y-%m-%d %H:%M %Z}")
-    print(f"# {versions}; {platform.platform()}; {cpu_model()}; nproc {os.cpu_count()}; "
-          f"load average at start {loadavg()}")
-    lib = Path(installed) / "libheapline.so"
-    built = (datetime.datetime.fromtimestamp(lib.stat().st_mtime).astimezone()
-             .strftime("%Y-%m-%d %H:%M:%S %Z") if lib.exists() else "?")
-    print(f"# interpreter {python}; heapline installed in {installed} "
-          f"(libheapline.so of {built}), digest {digest}"
+    digest = procs.fingerprint(pkg_dir)
+    print(f"# profiler overhead, {started:%Y-%m-%d %H:%M %Z}")
+    print(f"# {versions}")
+    print(f"# {stats.machine()}; load average at start {stats.loadavg()}")
+    print(f"# interpreter {ns.python}; heapline from {installed}, digest {digest}"
           + (f", measured from a copy in {pkg_dir}" if pkg_dir != installed else ""))
     print(f"# env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "
-          f"PYTHONHASHSEED=0; {ns.rounds} rounds after 1 untimed warm-up round")
-    sys.stdout.flush()
+          f"PYTHONHASHSEED=0; {ns.rounds} rounds after 1 unprofiled warm-up run")
+    print(f"# profilers: {', '.join(t.label for t in chosen)}", flush=True)
 
     failed = False
-    timings: Timings = {}
-    for name in ns.workload:
+    results: Results = {}
+    for name in names:
         wl = WORKLOADS[name]
         rounds = ns.rounds * wl.round_factor
         t_wl = time.perf_counter()
         try:
-            runs = measure(wl, variants, rounds, python, env)
+            runs = measure(wl, chosen, rounds, ns.python, env, out_dir)
         except RunFailed as e:
             print(f"error: {name}: a run failed or misbehaved:\n{e}", file=sys.stderr)
             failed = True
             continue
-        after = fingerprint(pkg_dir)
-        print(f"# {name}: {rounds} rounds x {len(variants)} configurations in "
-              f"{time.perf_counter() - t_wl:.0f} s; load average {loadavg()}", flush=True)
-        if after != digest:
-            print(f"error: {name}: the measured heapline changed during the run "
-                  f"(digest {digest} -> {after}); figures discarded", file=sys.stderr)
+        print(f"# {name}: {rounds} rounds x {len(chosen)} configurations in "
+              f"{time.perf_counter() - t_wl:.0f} s; load average {stats.loadavg()}", flush=True)
+        if procs.fingerprint(pkg_dir) != digest:
+            print(f"error: {name}: the measured heapline changed during the run; "
+                  f"figures discarded", file=sys.stderr)
             failed = True
             break
-        timings[name] = {label: [(r.wall, r.cpu) for r in rs] for label, rs in runs.items()}
+        results[name] = {key: [record(r) for r in rs] for key, rs in runs.items()}
+        if ns.json_path:  # after every workload: a long run interrupted keeps what it has
+            write_json(ns, cmdline, started, versions, digest, chosen, results)
 
-    summarize(timings, ns.markdown)
-    print(f"# load average at end {loadavg()}; total "
+    labels = {t.key: t.label for t in chosen}
+    summarize(results, {n: WORKLOADS[n].group for n in results}, labels, ns.markdown)
+    print(f"\n# load average at end {stats.loadavg()}; total "
           f"{(datetime.datetime.now().astimezone() - started).total_seconds():.0f} s")
     if ns.json_path:
-        doc = {"started": started.isoformat(), "environment": versions,
-               "platform": platform.platform(), "cpu": cpu_model(), "nproc": os.cpu_count(),
-               "rounds": ns.rounds, "heapline_digest": digest,
-               "command": shlex.join(["bench/overhead.py", *cmdline]),
-               "workloads": {name: {label: [{"wall_s": w, "cpu_s": c} for w, c in rs]
-                                    for label, rs in by_label.items()}
-                             for name, by_label in timings.items()}}
-        Path(ns.json_path).write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"# raw timings written to {ns.json_path}")
+        print(f"# raw measurements written to {ns.json_path}")
     return 1 if failed else 0
 
 
-def main_from_json(paths: list[str], markdown: bool) -> int:
-    """Pool the rounds of earlier runs (--json files) into one table."""
-    timings: Timings = {}
-    digests = set()
+def write_json(ns: argparse.Namespace, cmdline: list[str], started: datetime.datetime,
+               versions: str, digest: str, chosen: list[Tool], results: Results) -> None:
+    doc: dict[str, Any] = {
+        "format": "heapline-bench-overhead-2", "started": started.isoformat(),
+        "versions": versions, "machine": stats.machine(), "rounds": ns.rounds,
+        "heapline_digest": digest, "command": shlex.join(["bench/overhead.py", *cmdline]),
+        "labels": {t.key: t.label for t in chosen},
+        "groups": {n: WORKLOADS[n].group for n in results},
+        "workloads": results}
+    tmp = Path(ns.json_path + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    tmp.replace(ns.json_path)
+
+
+def load_json(paths: list[str]) -> tuple[Results, dict[str, str], dict[str, str]]:
+    """Pool the rounds of several --json files: (results, groups, labels)."""
+    results: Results = {}
+    groups: dict[str, str] = {}
+    labels: dict[str, str] = {}
     for p in paths:
-        doc = json.loads(Path(p).read_text())
-        digests.add(doc["heapline_digest"])
-        print(f"# {p}: {doc['started']}, {doc.get('command', '')}, {doc['environment']}, "
-              f"{doc['platform']}, "
-              f"nproc {doc['nproc']}, heapline digest {doc['heapline_digest']}")
-        for name, by_label in doc["workloads"].items():
-            dest = timings.setdefault(name, {})
-            for label, rs in by_label.items():
-                if isinstance(rs, dict):  # first format: {"argv": [...], "runs": [...]}
-                    rs = rs["runs"]
-                dest.setdefault(label, []).extend((r["wall_s"], r["cpu_s"]) for r in rs)
-    if len(digests) > 1:
-        print(f"# warning: these runs measured {len(digests)} different heapline builds")
-    for name, by_label in timings.items():
-        counts = {len(rs) for rs in by_label.values()}
-        if len(counts) != 1:
-            # configurations missing from some files: keep those present in all
-            n = len(by_label["unprofiled"])
-            timings[name] = {k: v for k, v in by_label.items() if len(v) == n}
-    summarize(timings, markdown)
+        try:
+            doc = json.loads(Path(p).read_text())
+            if doc.get("format") != "heapline-bench-overhead-2":
+                raise ValueError("not a bench/overhead.py --json file of this version")
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"error: {p}: {e}")
+        print(f"# {p}: {doc['started']}, {doc['command']}; {doc['versions']}; "
+              f"{doc['machine']}; heapline digest {doc['heapline_digest']}")
+        groups.update(doc["groups"])
+        labels.update(doc["labels"])
+        for name, by_tool in doc["workloads"].items():
+            dest = results.setdefault(name, {})
+            for key, rs in by_tool.items():
+                dest.setdefault(key, []).extend(rs)
+    for name, by_tool in results.items():  # keep profilers present in every file
+        n = len(by_tool["unprofiled"])
+        results[name] = {k: v for k, v in by_tool.items() if len(v) == n}
+    return results, groups, labels
+
+
+def main_from_json(paths: list[str], markdown: bool) -> int:
+    results, groups, labels = load_json(paths)
+    summarize(results, groups, labels, markdown)
     return 0
 
 

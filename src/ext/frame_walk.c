@@ -122,6 +122,9 @@ int heapline_where_in(PyThreadState *ts, hl_site *out, hl_frame_pos *pos) {
         if (id == 0 || !profiled) continue;
         out->file = id;
         out->line = frame_line(f, co);
+        /* an instruction with no line (-1: some synthesized or resumed code)
+         * is charged to the code's first line, its `def` */
+        if (out->line < 1) out->line = co->co_firstlineno > 0 ? co->co_firstlineno : 1;
         if (pos) {
             /* the innermost frame says whether the thread moved on since */
             iframe *top = current_frame(ts);

@@ -3,15 +3,16 @@ docs/profile-format.md) and writes it atomically."""
 
 from __future__ import annotations
 
+import functools
 import json
-import linecache
 import os
-import platform
 import sys
-import tempfile
-from typing import Any
 
 from heapline.functions import function_of
+
+TYPE_CHECKING = False  # not typing's: the document is built as the program exits,
+if TYPE_CHECKING:  # and typing, platform, tempfile, linecache all cost time then
+    from typing import Any
 
 FORMAT = "heapline-profile"
 VERSION = 1
@@ -28,7 +29,7 @@ def _line_entry(path: str, line: int, py: float, native: float, samples: int, li
     py_i, nat_i = max(0, round(py)), max(0, round(native))
     return {
         "line": line,
-        "source": linecache.getline(path, line).strip() if line > 0 else "",
+        "source": _source_line(path, line),
         "alloc_bytes": py_i + nat_i,
         "alloc_python_bytes": py_i,
         "alloc_native_bytes": nat_i,
@@ -92,8 +93,8 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
         "version": VERSION,
         "program": program,
         "argv": argv,
-        "python": platform.python_version(),
-        "platform": f"{sys.platform}-{platform.machine()}",
+        "python": sys.version.split()[0],
+        "platform": f"{sys.platform}-{_machine()}",
         "elapsed_s": elapsed_s,
         "sampling": {"interval_bytes": snap["interval_bytes"], "samples": snap["samples"],
                      "live_untracked": snap.get("live_untracked", 0)},
@@ -131,11 +132,8 @@ def write_json(doc: dict[str, Any], path: str) -> None:
             f.write("\n")
         return
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".heapline-", suffix=".json", dir=directory)
-    umask = os.umask(0)
-    os.umask(umask)
+    fd, tmp = _create_beside(directory)
     try:
-        os.fchmod(fd, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
@@ -146,3 +144,45 @@ def write_json(doc: dict[str, Any], path: str) -> None:
         except OSError:
             pass
         raise
+
+
+def _create_beside(directory: str) -> tuple[int, str]:
+    """A new file in `directory` (mode 0666 less the umask, as open() makes it)."""
+    for n in range(1000):
+        tmp = os.path.join(directory, f".heapline-{os.getpid()}-{n}.json")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {directory}")
+
+
+def _machine() -> str:
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.machine()
+
+
+@functools.lru_cache(maxsize=64)
+def _source_lines(path: str) -> list[str]:
+    """A source file's lines, read as UTF-8 (PEP 3120).  linecache (slower to
+    import) handles the rest: a coding cookie in the first two lines, and code
+    with no file (IPython cells, which IPython puts in linecache's cache)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        data = b"coding"
+    if b"coding" in b"\n".join(data.split(b"\n", 2)[:2]):
+        import linecache
+
+        return linecache.getlines(path)
+    text = data.decode("utf-8-sig", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # not splitlines: \f
+
+
+def _source_line(path: str, line: int) -> str:
+    lines = _source_lines(path) if line > 0 else []
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import ast
 import functools
-from dataclasses import dataclass
+from collections import namedtuple
 
-
-@dataclass(frozen=True)
-class Span:
-    name: str  # qualified name, e.g. "Class.method"; "<module>" for top level
-    first: int
-    last: int
+# A function's lines: name is qualified ("Class.method"; "<module>" for top
+# level).  A namedtuple, not a dataclass: dataclasses costs start-up time.
+Span = namedtuple("Span", ["name", "first", "last"])
 
 
 def _collect(node: ast.AST, prefix: str, out: list[Span]) -> None:
