@@ -86,6 +86,8 @@ def probe(python: str, env: dict[str, str], modules: list[str]) -> tuple[str, st
         "    except Exception:\n"
         "        continue\n"
         "    have.append(m)\n"
+        "    if m == 'heapline':\n"
+        "        continue\n"
         "    try:\n"
         "        vers.append(f'{m} {md.version(m)}')\n"
         "    except Exception:\n"

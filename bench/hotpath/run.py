@@ -1,0 +1,124 @@
+"""Instructions per hooked allocation, counted by valgrind's callgrind.
+
+    python bench/hotpath/run.py [--python PATH] [--size BYTES] [--markdown]
+
+Native: hotpath.c does N pairs of malloc(SIZE) + free, unhooked, with
+libheapline.so preloaded, and with it loaded in-process (import slots
+patched).  Python: a loop that creates and drops one small object (`bytes(40)`,
+one pymalloc allocation and one free per iteration), plain, under `heapline
+run --memory-only` (preload) and between heapline.start() and stop()
+(in-process).  Each set-up runs twice with different N, and the per-iteration
+cost is the difference of the instruction totals divided by the difference of
+N, so interpreter start-up and exit cancel out.  Sampling is on at heapline's
+default interval, so the rare sampled path is in the average.
+
+Instruction counts do not depend on machine load: a rerun gives the same
+figures.  Needs valgrind and a C compiler (CC, default cc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchkit import stats  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+COLLECTED = re.compile(r"Collected : (\d+)")
+
+PY_LOOP = "n = {n}\nfor i in range(n):\n    b = bytes(40)\n"
+PY_INPROCESS = "import heapline\nheapline.start(cpu=False)\n" + PY_LOOP + "heapline.stop()\n"
+
+
+def instructions(argv: list[str], env: dict[str, str] | None = None) -> int:
+    """Instructions of the last process image callgrind saw (exec'd children included)."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+           "--trace-children=yes", *argv]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    counts = COLLECTED.findall(proc.stderr)
+    if proc.returncode != 0 or not counts:
+        raise SystemExit(f"error: {' '.join(argv)} failed under callgrind:\n{proc.stderr[-2000:]}")
+    return int(counts[-1])
+
+
+def per_iteration(make: Callable[[int], tuple[list[str], dict[str, str] | None]],
+                  n1: int, n2: int) -> float:
+    a = instructions(*make(n1))
+    b = instructions(*make(n2))
+    return (b - a) / (n2 - n1)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="Instructions per hooked malloc+free pair "
+                                            "(callgrind), hooked against unhooked.")
+    p.add_argument("--python", default=sys.executable,
+                   help="interpreter with heapline installed (default: this one)")
+    p.add_argument("--size", type=int, default=64, help="bytes per native malloc (default 64)")
+    p.add_argument("--markdown", action="store_true")
+    ns = p.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("error: valgrind is not installed (apt-get install valgrind)")
+    pkg = subprocess.run([ns.python, "-c", "import heapline, os; "
+                          "print(os.path.dirname(os.path.abspath(heapline.__file__)))"],
+                         capture_output=True, text=True)
+    if pkg.returncode != 0:
+        raise SystemExit(f"error: heapline is not importable with {ns.python}")
+    lib = os.path.join(pkg.stdout.strip(), "libheapline.so")
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "HEAPLINE_OPTIONS")}
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "hotpath")
+        cc = os.environ.get("CC", "cc")
+        subprocess.run([cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror",
+                        str(HERE / "hotpath.c"), "-o", exe, "-ldl"], check=True)
+        pre = {**env, "LD_PRELOAD": lib}
+        n1, n2 = 100_000, 1_100_000
+        native = {
+            "plain": per_iteration(lambda n: ([exe, "plain", str(n), str(ns.size)], env), n1, n2),
+            "preload": per_iteration(lambda n: ([exe, "preload", str(n), str(ns.size)], pre),
+                                     n1, n2),
+            "in-process": per_iteration(
+                lambda n: ([exe, "inprocess", str(n), str(ns.size), lib], env), n1, n2),
+        }
+        base = native["plain"]
+        for mode, v in native.items():
+            rows.append([f"native malloc({ns.size}) + free, {mode}", f"{v:.1f}",
+                         "" if mode == "plain" else f"{v - base:+.1f}"])
+
+        script = os.path.join(tmp, "loop.py")
+        inproc = os.path.join(tmp, "loop_inprocess.py")
+        m1, m2 = 20_000, 220_000
+
+        def write(path: str, text: str, n: int) -> str:
+            Path(path).write_text(text.format(n=n))
+            return path
+
+        py = {
+            "plain": per_iteration(
+                lambda n: ([ns.python, write(script, PY_LOOP, n)], env), m1, m2),
+            "preload (heapline run --memory-only)": per_iteration(
+                lambda n: ([ns.python, "-m", "heapline", "run", "--no-report", "--memory-only",
+                            "-o", os.path.join(tmp, "p.json"), write(script, PY_LOOP, n)], env),
+                m1, m2),
+            "in-process (heapline.start)": per_iteration(
+                lambda n: ([ns.python, write(inproc, PY_INPROCESS, n)], env), m1, m2),
+        }
+        base = py["plain"]
+        for mode, v in py.items():
+            rows.append([f"Python loop iteration (bytes(40)), {mode}", f"{v:.1f}",
+                         "" if mode == "plain" else f"{v - base:+.1f}"])
+    print(stats.render_table(["set-up", "instructions / iteration", "over unhooked"], rows,
+                             ns.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
