@@ -90,24 +90,43 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 # ---- measuring --------------------------------------------------------------
 
+#: a profiled run is stopped after this many times the unprofiled run's time
+#: (and at least TIMEOUT_MIN_S seconds); it then counts as "more than that"
+TIMEOUT_FACTOR = 30
+TIMEOUT_MIN_S = 60.0
+
+
 def measure(wl: Workload, chosen: list[Tool], rounds: int, python: str,
-            env: dict[str, str], out_dir: Path) -> dict[str, list[Run]]:
+            env: dict[str, str], out_dir: Path) -> dict[str, list[dict[str, float]]]:
     """Interleaved rounds; raises RunFailed if a run fails or its output is wrong."""
     warm = procs.run_once(tools.UNPROFILED.argv(python, wl.path, wl.args, out_dir), env,
                           out_dir)  # untimed: byte-code caches, page cache
-    runs: dict[str, list[Run]] = {t.key: [] for t in chosen}
+    limit = max(TIMEOUT_MIN_S, TIMEOUT_FACTOR * warm.wall)
+    runs: dict[str, list[dict[str, float]]] = {t.key: [] for t in chosen}
+    stopped: set[str] = set()
     for r in range(rounds):
         k = r % len(chosen)  # A B C, B C A, C A B, ...: none always runs first
         for tool in chosen[k:] + chosen[:k]:
+            if tool.key in stopped:
+                continue
             argv = tool.argv(python, wl.path, wl.args, out_dir)
-            run = procs.run_once(argv, env, out_dir)
+            try:
+                run = procs.run_once(argv, env, out_dir,
+                                     timeout=None if tool is tools.UNPROFILED else limit)
+            except procs.RunTimedOut:
+                print(f"# {wl.name}: {tool.label} stopped after {limit:.0f} s; not run again "
+                      f"for this workload", flush=True)
+                stopped.add(tool.key)
+                runs[tool.key] = [{"wall_s": limit, "cpu_s": 0.0, "maxrss_kib": 0,
+                                   "out_bytes": 0, "timed_out": 1}]
+                continue
             for stream, got, ref in (("stdout", run.stdout, warm.stdout),
                                      ("stderr", run.stderr, warm.stderr)):
                 if not tools.output_matches(tool, got, ref):
                     raise RunFailed(f"{shlex.join(argv)}\n  {stream} differs from the "
                                     f"unprofiled program's:\n  {got[-2000:]!r}\n"
                                     f"  vs {ref[-2000:]!r}")
-            runs[tool.key].append(run)
+            runs[tool.key].append(record(run))
     return runs
 
 
@@ -120,10 +139,22 @@ def record(run: Run) -> dict[str, float]:
             "out_bytes": run.out_bytes}
 
 
+def timed_out(prof: list[dict[str, float]]) -> bool:
+    return any(r.get("timed_out") for r in prof)
+
+
 # ---- summarizing ------------------------------------------------------------
 
 def ratios(prof: list[dict[str, float]], base: list[dict[str, float]], key: str) -> list[float]:
+    """Per-round ratios; a run stopped at the time limit gives one ratio, of the
+    limit to the median unprofiled time: a lower bound."""
+    if timed_out(prof):
+        return [prof[0][key] / statistics.median(b[key] for b in base)] if key == "wall_s" else []
     return [p[key] / b[key] for p, b in zip(prof, base) if b[key] > 0]
+
+
+def med_ratio(values: list[float]) -> str:
+    return stats.fmt_ratio(statistics.median(values)) if values else "-"
 
 
 def workload_table(results: Results, labels: dict[str, str], markdown: bool) -> None:
@@ -140,14 +171,18 @@ def workload_table(results: Results, labels: dict[str, str], markdown: bool) -> 
             if key == "unprofiled":
                 continue
             wall = ratios(prof, base, "wall_s")
+            if timed_out(prof):
+                rows.append([f"{name} / {labels.get(key, key)}", f"> {prof[0]['wall_s']:.0f}",
+                             f"> {wall[0]:.1f}x", "", "", "stopped", "-", "-", "-"])
+                continue
             lo, hi = stats.bootstrap_ci(wall)
             out = statistics.median(r["out_bytes"] for r in prof)
             rows.append([f"{name} / {labels.get(key, key)}",
                          f"{statistics.median(r['wall_s'] for r in prof):.3f}",
                          stats.fmt_ratio(statistics.median(wall)), stats.fmt_ratio(min(wall)),
                          stats.fmt_ratio(max(wall)), f"{lo:.2f}-{hi:.2f}",
-                         stats.fmt_ratio(statistics.median(ratios(prof, base, "cpu_s"))),
-                         stats.fmt_ratio(statistics.median(ratios(prof, base, "maxrss_kib"))),
+                         med_ratio(ratios(prof, base, "cpu_s")),
+                         med_ratio(ratios(prof, base, "maxrss_kib")),
                          stats.fmt_bytes(out) if out else "-"])
     print(stats.render_table(headers, rows, markdown))
 
@@ -168,7 +203,7 @@ def summary_table(results: Results, groups: dict[str, str], labels: dict[str, st
     """Across workloads, per profiler; returns the target verdict lines."""
     verdicts: list[str] = []
     headers = ["profiler", "workloads", "median of medians", "max", "geometric mean",
-               "peak RSS ratio (median)", "output (median)"]
+               "peak RSS ratio (median)", "output (median)", "stopped at limit"]
     for group, title in (("paper", "the Scalene paper's programs"),
                          ("own", "heapline's own workloads")):
         names = [n for n in results if groups.get(n) == group]
@@ -177,15 +212,19 @@ def summary_table(results: Results, groups: dict[str, str], labels: dict[str, st
         meds = medians_by_tool(results, names)
         rows = []
         for key, values in meds.items():
+            ran = [n for n in names if key in results[n] and not timed_out(results[n][key])]
             rss = [statistics.median(ratios(results[n][key], results[n]["unprofiled"],
-                                            "maxrss_kib")) for n in names if key in results[n]]
-            out = [statistics.median(r["out_bytes"] for r in results[n][key])
-                   for n in names if key in results[n]]
+                                            "maxrss_kib")) for n in ran]
+            out = [statistics.median(r["out_bytes"] for r in results[n][key]) for n in ran]
             geo = statistics.geometric_mean(values)
+            stopped = sum(1 for n in names if key in results[n] and timed_out(results[n][key]))
+            bound = "> " if stopped else ""
             rows.append([labels.get(key, key), str(len(values)),
-                         stats.fmt_ratio(statistics.median(values)), stats.fmt_ratio(max(values)),
-                         stats.fmt_ratio(geo), stats.fmt_ratio(statistics.median(rss)),
-                         stats.fmt_bytes(statistics.median(out)) if any(out) else "-"])
+                         bound + stats.fmt_ratio(statistics.median(values)),
+                         bound + stats.fmt_ratio(max(values)), bound + stats.fmt_ratio(geo),
+                         med_ratio(rss),
+                         stats.fmt_bytes(statistics.median(out)) if any(out) else "-",
+                         str(stopped)])
             if group == "paper" and key in TARGETS:
                 what, med_t, max_t = TARGETS[key]
                 med, mx = statistics.median(values), max(values)
@@ -218,7 +257,8 @@ def summary_table(results: Results, groups: dict[str, str], labels: dict[str, st
 
 
 LEGEND = ("ratio = profiled / unprofiled wall time of the same round (median, min, max over "
-          "rounds); 95% CI = bootstrap interval of the median ratio; cpu ratio and peak RSS "
+          "rounds); a run slower than 30x the unprofiled one (and 60 s) is stopped, counts "
+          "as more than the limit ('>'), and is not repeated; 95% CI = bootstrap interval of the median ratio; cpu ratio and peak RSS "
           "ratio = median per-round ratios of user+system CPU time and of peak resident set "
           "size; output = size of the profile file written; median of medians, max and "
           "geometric mean are over the workloads' median ratios")
@@ -312,7 +352,7 @@ def run_all(ns: argparse.Namespace, cmdline: list[str], env: dict[str, str], ver
                   f"figures discarded", file=sys.stderr)
             failed = True
             break
-        results[name] = {key: [record(r) for r in rs] for key, rs in runs.items()}
+        results[name] = runs
         if ns.json_path:  # after every workload: a long run interrupted keeps what it has
             write_json(ns, cmdline, started, versions, digest, chosen, results)
 

@@ -9,8 +9,10 @@ import hashlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,14 @@ class RunFailed(Exception):
     pass
 
 
+class RunTimedOut(Exception):
+    """The run was stopped after `limit` seconds."""
+
+    def __init__(self, argv: list[str], limit: float) -> None:
+        super().__init__(f"{shlex.join(argv)}: stopped after {limit:.0f} s")
+        self.limit = limit
+
+
 def bench_env() -> dict[str, str]:
     env = dict(os.environ)
     # One BLAS/OpenMP thread: the machine is small, and threads add noise.
@@ -52,14 +62,28 @@ def dir_bytes(d: Path) -> int:
 
 
 def run_once(argv: list[str], env: dict[str, str], out_dir: Path,
-             cwd: Path = WORKLOAD_DIR) -> Run:
-    """Run one process to completion and measure it; out_dir is emptied after."""
+             cwd: Path = WORKLOAD_DIR, timeout: float | None = None) -> Run:
+    """Run one process to completion and measure it; out_dir is emptied after.
+    After `timeout` seconds its process group is killed (RunTimedOut)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, text=True)
+                                stdout=out, stderr=err, text=True, start_new_session=True)
+        timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL)) if timeout else None
+        if timer:
+            timer.start()
         _, status, ru = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        if timer:
+            timer.cancel()
+        if timeout and wall >= timeout:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # helpers it left behind
+            except ProcessLookupError:
+                pass
+            for p in out_dir.iterdir():
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            raise RunTimedOut(argv, timeout)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
