@@ -60,6 +60,56 @@ static int in_boot(const void *p) {
     return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof boot_arena;
 }
 
+/* ---- block sizes ----------------------------------------------------------- */
+/* Every hooked call needs its block's usable size (the footprint is exact).
+ * malloc_usable_size is a call through the PLT and a dozen instructions; when
+ * the real allocator is glibc's own, the size is read from the chunk's header
+ * word instead: the word before the block holds the chunk size with three flag
+ * bits, bit 1 meaning mmapped (usable = size - 16), else usable = size - 8.
+ * The layout is checked against malloc_usable_size at start-up on blocks of
+ * every kind, and any other allocator (ASan's, valgrind's, jemalloc preloaded
+ * after heapline) keeps the library call. */
+static _Atomic int glibc_layout;
+
+static inline size_t header_usable(const void *p) {
+    size_t word = ((const size_t *)p)[-1];
+    size_t size = word & ~(size_t)7;
+    return (word & 2) ? size - 2 * sizeof(size_t) : size - sizeof(size_t);
+}
+
+static inline size_t usable(void *p) {
+    if (HL_LIKELY(atomic_load_explicit(&glibc_layout, memory_order_relaxed)))
+        return header_usable(p);
+    return malloc_usable_size(p);
+}
+
+static void check_glibc_layout(void *(*ds)(void *, const char *)) {
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
+    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    if (!libc) return;
+    int same = ds(libc, "malloc") == (void *)real.malloc && ds(libc, "free") == (void *)real.free &&
+               ds(libc, "realloc") == (void *)real.realloc &&
+               ds(libc, "calloc") == (void *)real.calloc &&
+               ds(libc, "posix_memalign") == (void *)real.posix_memalign &&
+               ds(libc, "malloc_usable_size") == (void *)&malloc_usable_size;
+    dlclose(libc);
+    if (!same) return;
+    static const size_t sizes[] = {1, 24, 25, 100, 1000, 5000, 70000, 300000, 5u << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void *blocks[3] = {real.malloc(sizes[i]), real.calloc(1, sizes[i]), NULL};
+        if (real.posix_memalign(&blocks[2], 4096, sizes[i]) != 0) blocks[2] = NULL;
+        for (int k = 0; k < 3; k++) {
+            if (!blocks[k]) continue;
+            if (header_usable(blocks[k]) != malloc_usable_size(blocks[k])) same = 0;
+            real.free(blocks[k]);
+        }
+    }
+    atomic_store(&glibc_layout, same);
+#else
+    (void)ds;
+#endif
+}
+
 static void resolve(void) {
     int expect = 0;
     if (!atomic_compare_exchange_strong(&resolved, &expect, 1)) {
@@ -88,6 +138,7 @@ static void resolve(void) {
     *(void **)(&r.exit_) = ds(RTLD_NEXT, "_exit");
     real = r;
     atomic_store(&resolved, 2);
+    check_glibc_layout(ds);
 }
 
 /* 1 while this thread is inside resolve() (dlsym allocates). */
@@ -120,10 +171,6 @@ void *hl_real_dlsym(void *handle, const char *name) {
 
 int hl_native_hooks_active(void) {
     return hl_preloaded() || hl_inprocess_active();
-}
-
-static inline size_t usable(void *p) {
-    return malloc_usable_size(p);
 }
 
 /* ---- malloc family ------------------------------------------------------ */
