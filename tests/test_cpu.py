@@ -81,15 +81,18 @@ def self_timed(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str,
     functions (thread CPU time from the kernel), so the profile is compared
     with the same run's figures and the machine's load, which moves the
     shares by several points from one run to the next here, cancels out.
-    At the default interval a run takes about 170 samples: a 20% share then
-    has a sampling error of about 3 points a run, less in the median."""
+    Sampling every 2 ms gives about 800 samples a run (a 20% share then has a
+    sampling error of about 1.5 points), and makes the timer thread sample the
+    main thread during the long BLAS calls, which on a loaded machine once
+    called that native work Python."""
     pytest.importorskip("numpy")
     tmp = tmp_path_factory.mktemp("cpu")
     truths, docs = [], []
     for _ in range(3):
         out = tmp / "p.json"
         proc = subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o",
-                               str(out), "--cpu-only", str(PROGRAMS / "cpu_mix.py"), "--truth"],
+                               str(out), "--cpu-only", "--cpu-interval", "0.002",
+                               str(PROGRAMS / "cpu_mix.py"), "--truth"],
                               env=ENV, capture_output=True, text=True, timeout=300, check=True)
         truths.append(json.loads(proc.stdout))
         docs.append(json.loads(out.read_text()))

@@ -191,11 +191,15 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         double amount = wall_mode ? (double)elapsed * 1e-9 : (double)dcpu * 1e-9;
         if (amount <= 0) continue;
         double native_frac;
-        if (tid == main_tid && tid == self_tid)
+        if (tid == main_tid)
             /* The state when the sample was asked for stands for the whole
              * interval: the request landed in native code when the callback
              * came late. (Counting only the lateness as native would miss
-             * the part of each native call before the request.) */
+             * the part of each native call before the request.) From the
+             * timer thread too: the main thread used CPU while the request
+             * stayed unserved, so not in the eval loop; the 20 us window
+             * would call it Python whenever the main thread happened not to
+             * be scheduled then, as on a loaded machine. */
             native_frac = main_delay_ns > NATIVE_DELAY_NS ? 1.0 : 0.0;
         else if (wall_mode)
             native_frac = running || !moved ? 1.0 : 0.0;
