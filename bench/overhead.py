@@ -401,7 +401,7 @@ def load_json(paths: list[str]) -> tuple[Results, dict[str, str], dict[str, str]
                 dest.setdefault(key, []).extend(rs)
     for name, by_tool in results.items():  # keep profilers present in every file
         n = len(by_tool["unprofiled"])
-        results[name] = {k: v for k, v in by_tool.items() if len(v) == n}
+        results[name] = {k: v for k, v in by_tool.items() if len(v) == n or timed_out(v)}
     return results, groups, labels
 
 
