@@ -73,6 +73,7 @@ def main() -> int:
         raise SystemExit(f"error: heapline is not importable with {ns.python}")
     lib = os.path.join(pkg.stdout.strip(), "libheapline.so")
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "HEAPLINE_OPTIONS")}
+    env["PYTHONHASHSEED"] = "0"  # the same dict layouts, so the same instructions, each run
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         exe = os.path.join(tmp, "hotpath")
