@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #endif
 #include "heapline.h"
+#include "../check.h"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -17,20 +18,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 /* Keep the compiler from pairing/eliding malloc+free. */
 static void *volatile sink;
@@ -270,6 +257,5 @@ int main(void) {
     test_filter();
     test_sampling_unbiased();
     test_threads_exact();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

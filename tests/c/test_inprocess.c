@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include "heapline.h"
+#include "../check.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -16,19 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int passed, failed;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 static struct {
     int (*start)(void);
@@ -147,6 +135,5 @@ int main(int argc, char **argv) {
               c1[HL_HOOK_MALLOC].bytes - c0[HL_HOOK_MALLOC].bytes == 100000,
           "counts across start/stop: %lu calls",
           (unsigned long)(c1[HL_HOOK_MALLOC].calls - c0[HL_HOOK_MALLOC].calls));
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

@@ -4,23 +4,13 @@
  */
 #include "cpu_clock.h"
 #include "heapline.h"
+#include "../check.h"
 #include "shm.h"
 
 #include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int passed, failed;
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                 \
-        }                                                                                          \
-    } while (0)
 
 static int child(uint32_t pid) {
     hl_shm s;
@@ -43,10 +33,11 @@ static int child(uint32_t pid) {
 int main(void) {
     uint32_t pid = (uint32_t)getpid();
     hl_shm s;
-    CHECK(hl_shm_create(&s, pid) == 0);
+    CHECK(hl_shm_create(&s, pid) == 0, "shm: create");
     hl_shm_summary first = {1, 2, 3, 0}, back;
     hl_shm_publish(&s, &first);
-    CHECK(hl_shm_read(&s, &back) == 0 && back.fp_current == 1 && back.seq == 2);
+    CHECK(hl_shm_read(&s, &back) == 0 && back.fp_current == 1 && back.seq == 2,
+          "shm: read back what was written");
     pid_t c = fork();
     if (c == 0) _exit(child(pid));
     hl_shm_summary d = {12345, 67890, 42, 0};
@@ -57,24 +48,25 @@ int main(void) {
         if (waitpid(c, &status, WNOHANG) == c) break;
         nanosleep(&step, NULL);
     }
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "shm: child saw the summary (status %d)",
+          status);
     hl_shm_close(&s);
     hl_shm r;
-    CHECK(hl_shm_open(&r, pid) != 0); /* the publisher removed the name */
+    CHECK(hl_shm_open(&r, pid) != 0, "shm: the publisher removed the name");
 
     hl_cpu_thread t;
-    CHECK(hl_cpu_thread_self(&t) == 0);
+    CHECK(hl_cpu_thread_self(&t) == 0, "cpu: thread clock");
     double t0 = hl_cpu_thread_seconds(&t);
     volatile double x = 0;
     double w0 = hl_now_s();
     while (hl_now_s() - w0 < 0.2)
         x += 1.0;
     double t1 = hl_cpu_thread_seconds(&t);
-    CHECK(t0 >= 0 && t1 - t0 > 0.05);
+    CHECK(t0 >= 0 && t1 - t0 > 0.05, "cpu: thread time %.3f -> %.3f", t0, t1);
     hl_cpu_thread_release(&t);
     double u = -1, sys = -1;
-    CHECK(hl_cpu_process_times(&u, &sys) == 0 && u >= t1 - t0 - 0.05 && sys >= 0);
+    CHECK(hl_cpu_process_times(&u, &sys) == 0 && u >= t1 - t0 - 0.05 && sys >= 0,
+          "cpu: process times user %.3f system %.3f", u, sys);
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

@@ -3,14 +3,15 @@
  * runtime function, aligned block sizes, DLLs loaded after the hooks went on,
  * unpatching, 8 threads at once, the Python-allocator layer driven by a stub
  * "python" DLL, the shared-memory channel between two processes, and the CPU
- * clocks. Prints one line per check and a closing "N passed, N failed" line;
- * exits non-zero when a check failed.
+ * clocks. Prints a FAIL line per failed check and a closing "N passed,
+ * N failed" line; exits non-zero when a check failed.
  *
  * Run with no arguments; "shm-child <pid>" is the second process of the
  * shared-memory test.
  */
 #include "cpu_clock.h"
 #include "heapline.h"
+#include "../check.h"
 #include "shm.h"
 
 #include <malloc.h>
@@ -20,20 +21,6 @@
 
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            passed++;                                                                              \
-        } else {                                                                                   \
-            failed++;                                                                              \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 /* ---- counters ------------------------------------------------------------------ */
 static hl_counter base[HL_HOOK_COUNT];
@@ -495,6 +482,5 @@ int main(int argc, char **argv) {
     test_cpu_clock();
 
 done:
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }
