@@ -70,6 +70,17 @@ def run(argv: list[str], env: dict[str, str]) -> None:
 Reading = tuple[dict[int, float], dict[int, float], dict[str, tuple[float, float, float]]]
 
 
+def by_function(lines: dict[int, dict[str, Any]], spans: dict[str, tuple[int, int]],
+                keys: tuple[str, str, str]) -> dict[str, tuple[float, float, float]]:
+    """The three CPU figures `keys` of the lines, summed over each function's span."""
+    out = {}
+    for name, (a, b) in spans.items():
+        inside = [ln for no, ln in lines.items() if a <= no <= b]
+        out[name] = (sum(ln[keys[0]] for ln in inside), sum(ln[keys[1]] for ln in inside),
+                     sum(ln[keys[2]] for ln in inside))
+    return out
+
+
 def read_heapline(path: Path, spans: dict[str, tuple[int, int]]) -> Reading:
     """(allocated bytes by line, live bytes at the end by line, CPU by function)"""
     doc = json.loads(path.read_text())
@@ -79,10 +90,8 @@ def read_heapline(path: Path, spans: dict[str, tuple[int, int]]) -> Reading:
             lines = {ln["line"]: ln for ln in f["lines"]}
     alloc = {no: float(ln["alloc_bytes"]) for no, ln in lines.items()}
     live = {no: float(ln["live_bytes"]) for no, ln in lines.items()}
-    cpu = {name: tuple(sum(ln[k] for no, ln in lines.items() if a <= no <= b)
-                       for k in ("cpu_python_s", "cpu_native_s", "cpu_system_s"))
-           for name, (a, b) in spans.items()}
-    return alloc, live, cpu
+    return alloc, live, by_function(lines, spans, ("cpu_python_s", "cpu_native_s",
+                                                   "cpu_system_s"))
 
 
 def read_scalene(path: Path, spans: dict[str, tuple[int, int]]) -> Reading:
@@ -95,10 +104,8 @@ def read_scalene(path: Path, spans: dict[str, tuple[int, int]]) -> Reading:
             lines = {ln["lineno"]: ln for ln in f["lines"]}
     alloc = {no: ln["n_malloc_mb"] * MiB for no, ln in lines.items()}
     # Scalene gives percentages of the run; shares are all that is compared
-    cpu = {name: tuple(sum(ln[k] for no, ln in lines.items() if a <= no <= b)
-                       for k in ("n_cpu_percent_python", "n_cpu_percent_c", "n_sys_percent"))
-           for name, (a, b) in spans.items()}
-    return alloc, alloc, cpu
+    return alloc, alloc, by_function(lines, spans, ("n_cpu_percent_python", "n_cpu_percent_c",
+                                                    "n_sys_percent"))
 
 
 READERS = {"heapline": read_heapline, "scalene": read_scalene}

@@ -61,6 +61,11 @@ def dir_bytes(d: Path) -> int:
     return sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
 
 
+def empty(d: Path) -> None:
+    for p in d.iterdir():
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
 def run_once(argv: list[str], env: dict[str, str], out_dir: Path,
              cwd: Path = WORKLOAD_DIR, timeout: float | None = None) -> Run:
     """Run one process to completion and measure it; out_dir is emptied after.
@@ -81,16 +86,14 @@ def run_once(argv: list[str], env: dict[str, str], out_dir: Path,
                 os.killpg(proc.pid, signal.SIGKILL)  # helpers it left behind
             except ProcessLookupError:
                 pass
-            for p in out_dir.iterdir():
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            empty(out_dir)
             raise RunTimedOut(argv, timeout)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     size = dir_bytes(out_dir)
-    for p in out_dir.iterdir():
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    empty(out_dir)
     if proc.returncode != 0:
         raise RunFailed(f"{shlex.join(argv)}\n  exit status {proc.returncode}\n"
                         f"  stderr (last 3000 chars):\n{stderr[-3000:]}")
