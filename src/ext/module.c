@@ -151,11 +151,9 @@ static void call_exit_callback(int status) {
 #else
     if (_Py_IsFinalizing()) return;
 #endif
-    PyGILState_STATE g = PyGILState_Ensure();
-    PyObject *r = PyObject_CallNoArgs(exit_callback);
+    PyObject *r = PyObject_CallNoArgs(exit_callback); /* this thread holds the GIL */
     if (!r) PyErr_Clear();
     Py_XDECREF(r);
-    PyGILState_Release(g);
 }
 
 static PyObject *set_exit_callback(PyObject *self, PyObject *cb) {

@@ -131,11 +131,11 @@ def _check_script(path: str) -> str:
 
 
 def _check_module(name: str) -> None:
+    import importlib.util  # here, not at the top: `heapline run script.py` needs none of it
+
     # searched as `python -m` will: the current directory first
     saved = list(sys.path)
     sys.path.insert(0, os.getcwd())
-    import importlib.util
-
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as e:

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from heapline.functions import function_of
+from heapline.functions import function_of, source_bytes
 
 TYPE_CHECKING = False  # not typing's: the document is built as the program exits,
 if TYPE_CHECKING:  # and typing, platform, tempfile, linecache all cost time then
@@ -170,12 +170,8 @@ def _source_lines(path: str) -> list[str]:
     """A source file's lines, read as UTF-8 (PEP 3120).  linecache (slower to
     import) handles the rest: a coding cookie in the first two lines, and code
     with no file (IPython cells, which IPython puts in linecache's cache)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        data = b"coding"
-    if b"coding" in b"\n".join(data.split(b"\n", 2)[:2]):
+    data = source_bytes(path)
+    if data is None or b"coding" in b"\n".join(data.split(b"\n", 2)[:2]):
         import linecache
 
         return linecache.getlines(path)

@@ -26,13 +26,26 @@ def _collect(node: ast.AST, prefix: str, out: list[Span]) -> None:
             _collect(child, prefix, out)
 
 
+@functools.lru_cache(maxsize=64)
+def source_bytes(path: str) -> bytes | None:
+    """A source file's bytes, read once for both its function spans and the
+    source text of its lines in the document; None if it can't be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 @functools.lru_cache(maxsize=256)
 def spans_of(path: str) -> tuple[Span, ...]:
     """Functions of a source file, innermost last; empty if it can't be parsed."""
+    data = source_bytes(path)
+    if data is None:
+        return ()
     try:
-        with open(path, "rb") as f:
-            tree = ast.parse(f.read(), path)
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(data, path)
+    except (SyntaxError, ValueError):
         return ()
     out: list[Span] = []
     _collect(tree, "", out)
