@@ -65,7 +65,16 @@ HL_EXPORT int hl_shm_wait(hl_shm *s, uint64_t seen, int timeout_ms);
 /* Either end: releases it (the publisher also removes the name on POSIX). */
 HL_EXPORT void hl_shm_close(hl_shm *s);
 
-/* Shared by both implementations (shm_common in each file). */
+/* Shared by both implementations. */
+/* A publisher's new block: its header, the magic last so a reader never
+ * takes a half-made block for a valid one. */
+static inline void hl_shm_stamp_block(hl_shm_block *b, uint32_t pid) {
+    b->pid = pid;
+    b->version = HL_SHM_VERSION;
+    atomic_thread_fence(memory_order_release);
+    b->magic = HL_SHM_MAGIC;
+}
+
 static inline void hl_shm_write_block(hl_shm_block *b, const hl_shm_summary *d) {
     uint64_t s = atomic_load_explicit(&b->seq, memory_order_relaxed);
     atomic_store_explicit(&b->seq, s + 1, memory_order_relaxed);

@@ -44,10 +44,7 @@ int hl_shm_create(hl_shm *s, uint32_t pid) {
         return -1;
     }
     s->owner = 1;
-    s->block->pid = pid;
-    s->block->version = HL_SHM_VERSION;
-    atomic_thread_fence(memory_order_release);
-    s->block->magic = HL_SHM_MAGIC;
+    hl_shm_stamp_block(s->block, pid);
     return 0;
 }
 

@@ -18,6 +18,14 @@ static void names(uint32_t pid, wchar_t map[64], wchar_t ev[64]) {
     swprintf(ev, 64, L"Local\\heapline-%u-updated", (unsigned)pid);
 }
 
+/* A half-made channel's parts, released; returns -1 for the caller to pass on. */
+static int release(HANDLE mapping, void *view, HANDLE event) {
+    if (view) UnmapViewOfFile(view);
+    if (event) CloseHandle(event);
+    CloseHandle(mapping);
+    return -1;
+}
+
 int hl_shm_create(hl_shm *s, uint32_t pid) {
     memset(s, 0, sizeof *s);
     wchar_t map[64], ev[64];
@@ -27,21 +35,13 @@ int hl_shm_create(hl_shm *s, uint32_t pid) {
     if (m == NULL) return -1;
     void *view = MapViewOfFile(m, FILE_MAP_ALL_ACCESS, 0, 0, sizeof(hl_shm_block));
     HANDLE e = CreateEventW(NULL, FALSE, FALSE, ev);
-    if (view == NULL || e == NULL) {
-        if (view) UnmapViewOfFile(view);
-        if (e) CloseHandle(e);
-        CloseHandle(m);
-        return -1;
-    }
+    if (view == NULL || e == NULL) return release(m, view, e);
     s->block = view;
     s->mapping = m;
     s->event = e;
     s->owner = 1;
     s->pid = pid;
-    s->block->pid = pid;
-    s->block->version = HL_SHM_VERSION;
-    atomic_thread_fence(memory_order_release);
-    s->block->magic = HL_SHM_MAGIC;
+    hl_shm_stamp_block(s->block, pid);
     return 0;
 }
 
@@ -59,12 +59,7 @@ int hl_shm_open(hl_shm *s, uint32_t pid) {
     if (m == NULL) return -1;
     void *view = MapViewOfFile(m, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, sizeof(hl_shm_block));
     HANDLE e = OpenEventW(SYNCHRONIZE, FALSE, ev);
-    if (view == NULL || ((hl_shm_block *)view)->magic != HL_SHM_MAGIC) {
-        if (view) UnmapViewOfFile(view);
-        if (e) CloseHandle(e);
-        CloseHandle(m);
-        return -1;
-    }
+    if (view == NULL || ((hl_shm_block *)view)->magic != HL_SHM_MAGIC) return release(m, view, e);
     s->block = view;
     s->mapping = m;
     s->event = e; /* may be NULL: hl_shm_wait then polls */
