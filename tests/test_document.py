@@ -33,7 +33,12 @@ KINDS = ["default", "profile-all"]
 def test_file_paths_are_absolute(docs: dict[str, Profiled], kind: str) -> None:
     paths = [f["path"] for f in docs[kind].doc["files"]]
     assert paths
-    bad = [p for p in paths if not os.path.isabs(p)]
+    # docs/profile-format.md: with --profile-all, code compiled from a string
+    # (such as the methods namedtuple makes: this program imports tokenize,
+    # which makes one) is charged under its pseudo-name; every other path is
+    # absolute
+    pseudo = {"<string>"} if kind == "profile-all" else set()
+    bad = [p for p in paths if not os.path.isabs(p) and p not in pseudo]
     assert bad == [], f"paths that are not absolute: {bad}"
 
 
