@@ -1,7 +1,9 @@
-/* CPU clocks for the CPU sampler: one thread's CPU time, readable from another
- * thread, and the process's user and system time. Windows: GetThreadTimes /
- * GetProcessTimes (cpu_clock_win.c); POSIX: the thread's CPU-time clock and
- * getrusage (cpu_clock_posix.c).
+/* Clocks for the CPU sampler (src/ext/cpu_sampler.c): any thread's CPU time by
+ * its native id, the calling thread's and the process's user/system split, and
+ * a monotonic clock. Windows: GetThreadTimes / GetProcessTimes /
+ * QueryThreadCycleTime / QueryPerformanceCounter (cpu_clock_win.c); POSIX:
+ * per-thread CPU-time clocks, getrusage and CLOCK_MONOTONIC (cpu_clock_posix.c).
+ * All times are in nanoseconds.
  */
 #ifndef HEAPLINE_CPU_CLOCK_H
 #define HEAPLINE_CPU_CLOCK_H
@@ -10,18 +12,28 @@
 
 #include <stdint.h>
 
-/* A thread whose CPU clock can be read from any thread. */
-typedef struct hl_cpu_thread {
-    uintptr_t handle; /* Windows: a real (duplicated) thread HANDLE; POSIX: clockid_t */
-    int valid;
-} hl_cpu_thread;
+/* A monotonic clock. */
+HL_EXPORT int64_t hl_clock_mono_ns(void);
 
-/* Fills *t for the calling thread; 0 on success. Release it when done. */
-HL_EXPORT int hl_cpu_thread_self(hl_cpu_thread *t);
-/* The thread's CPU seconds (user + system); negative on error. */
-HL_EXPORT double hl_cpu_thread_seconds(const hl_cpu_thread *t);
-HL_EXPORT void hl_cpu_thread_release(hl_cpu_thread *t);
-/* The process's user and system CPU seconds; 0 on success. */
-HL_EXPORT int hl_cpu_process_times(double *user_s, double *system_s);
+/* The CPU time (user + system) of a thread of this process, given its native
+ * id (what PyThread_get_thread_native_id returns); -1 when it cannot be read
+ * (the thread is gone, or the platform cannot name threads by id). On Windows
+ * this clock advances in scheduler ticks (about 15.6 ms): right on average,
+ * coarse for one short interval. */
+HL_EXPORT int64_t hl_cpu_thread_ns(unsigned long tid);
+
+/* Whether a thread ran during a short window: a clock that advances whenever
+ * the thread runs, with microsecond resolution, in approximate nanoseconds.
+ * Compare two readings of the same thread against a threshold; never use the
+ * difference as CPU time. POSIX: the same as hl_cpu_thread_ns. Windows: the
+ * thread's cycle count (QueryThreadCycleTime) scaled by cycles per ns measured
+ * once; where cycle counts do not advance, hl_cpu_thread_ns. -1 on error. */
+HL_EXPORT int64_t hl_cpu_thread_busy_ns(unsigned long tid);
+
+/* The calling thread's own user and system CPU time; 0 on success. */
+HL_EXPORT int hl_cpu_self_times(int64_t *user_ns, int64_t *system_ns);
+
+/* The process's user and system CPU time; 0 on success. */
+HL_EXPORT int hl_cpu_process_times(int64_t *user_ns, int64_t *system_ns);
 
 #endif

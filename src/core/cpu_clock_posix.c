@@ -1,35 +1,62 @@
-/* CPU clocks on POSIX systems (interface in cpu_clock.h): the thread's
- * CPU-time clock (pthread_getcpuclockid) and getrusage for the process.
+/* CPU clocks on POSIX systems (interface in cpu_clock.h): the per-thread
+ * CPU-time clocks (Linux names them by thread id), getrusage for the calling
+ * thread and the process, CLOCK_MONOTONIC.
  */
 #include "cpu_clock.h"
 
-#include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
 
-int hl_cpu_thread_self(hl_cpu_thread *t) {
-    clockid_t c;
-    t->valid = 0;
-    if (pthread_getcpuclockid(pthread_self(), &c) != 0) return -1;
-    t->handle = (uintptr_t)c;
-    t->valid = 1;
-    return 0;
+static int64_t ts_ns(const struct timespec *ts) {
+    return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-double hl_cpu_thread_seconds(const hl_cpu_thread *t) {
+static int64_t tv_ns(const struct timeval *tv) {
+    return (int64_t)tv->tv_sec * 1000000000 + (int64_t)tv->tv_usec * 1000;
+}
+
+int64_t hl_clock_mono_ns(void) {
     struct timespec ts;
-    if (!t->valid || clock_gettime((clockid_t)t->handle, &ts) != 0) return -1.0;
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts_ns(&ts);
 }
 
-void hl_cpu_thread_release(hl_cpu_thread *t) {
-    t->valid = 0;
+int64_t hl_cpu_thread_ns(unsigned long tid) {
+#ifdef __linux__
+    /* the clock id pthread_getcpuclockid computes for a kernel thread id
+     * (CPUCLOCK_SCHED, per-thread): readable from any thread of the process */
+    clockid_t cid = (clockid_t)((~(clockid_t)tid << 3) | 6);
+    struct timespec ts;
+    if (clock_gettime(cid, &ts) != 0) return -1;
+    return ts_ns(&ts);
+#else
+    (void)tid;
+    return -1;
+#endif
 }
 
-int hl_cpu_process_times(double *user_s, double *system_s) {
+int64_t hl_cpu_thread_busy_ns(unsigned long tid) {
+    return hl_cpu_thread_ns(tid);
+}
+
+int hl_cpu_self_times(int64_t *user_ns, int64_t *system_ns) {
+#ifdef RUSAGE_THREAD
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
+    *user_ns = tv_ns(&ru.ru_utime);
+    *system_ns = tv_ns(&ru.ru_stime);
+    return 0;
+#else
+    (void)user_ns;
+    (void)system_ns;
+    return -1;
+#endif
+}
+
+int hl_cpu_process_times(int64_t *user_ns, int64_t *system_ns) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return -1;
-    *user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
-    *system_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    *user_ns = tv_ns(&ru.ru_utime);
+    *system_ns = tv_ns(&ru.ru_stime);
     return 0;
 }

@@ -7,7 +7,10 @@
 #include "../check.h"
 #include "shm.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +31,59 @@ static int child(uint32_t pid) {
     }
     hl_shm_close(&s);
     return 4;
+}
+
+/* A thread that spins until told to stop, publishing its kernel id. */
+static _Atomic long spinner_tid;
+static _Atomic int spinner_stop;
+
+static void *spinner(void *arg) {
+    (void)arg;
+    atomic_store(&spinner_tid, (long)syscall(SYS_gettid));
+    volatile double x = 0;
+    while (!atomic_load(&spinner_stop))
+        x += 1.0;
+    return NULL;
+}
+
+static void spin_for(double seconds) {
+    volatile double x = 0;
+    double w0 = hl_now_s();
+    while (hl_now_s() - w0 < seconds)
+        x += 1.0;
+}
+
+static void test_cpu_clocks(void) {
+    int64_t m0 = hl_clock_mono_ns();
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, spinner, NULL) == 0, "cpu: start a spinning thread");
+    while (!atomic_load(&spinner_tid)) {
+    }
+    unsigned long tid = (unsigned long)atomic_load(&spinner_tid);
+    int64_t t0 = hl_cpu_thread_ns(tid), b0 = hl_cpu_thread_busy_ns(tid);
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    int64_t t1 = hl_cpu_thread_ns(tid), b1 = hl_cpu_thread_busy_ns(tid);
+    /* another thread's clock, read by id, while this one sleeps */
+    CHECK(t0 >= 0 && t1 - t0 > 50000000, "cpu: spinning thread %lld -> %lld ns", (long long)t0,
+          (long long)t1);
+    CHECK(b0 >= 0 && b1 - b0 > 50000000, "cpu: busy clock %lld -> %lld", (long long)b0,
+          (long long)b1);
+    atomic_store(&spinner_stop, 1);
+    pthread_join(th, NULL);
+    CHECK(hl_cpu_thread_ns(tid) == -1, "cpu: a thread that ended reads as -1");
+
+    int64_t u0, s0, u1, s1;
+    CHECK(hl_cpu_self_times(&u0, &s0) == 0, "cpu: own times");
+    spin_for(0.2);
+    CHECK(hl_cpu_self_times(&u1, &s1) == 0 && u1 - u0 > 50000000 && s1 >= s0,
+          "cpu: own user time %lld -> %lld ns", (long long)u0, (long long)u1);
+    int64_t pu = -1, ps = -1;
+    CHECK(hl_cpu_process_times(&pu, &ps) == 0 && pu >= (t1 - t0) + (u1 - u0) - 50000000 && ps >= 0,
+          "cpu: process user %lld system %lld ns", (long long)pu, (long long)ps);
+    int64_t m1 = hl_clock_mono_ns();
+    CHECK(m1 - m0 >= 500000000 && m1 - m0 < 60000000000, "cpu: monotonic clock %lld ns",
+          (long long)(m1 - m0));
 }
 
 int main(void) {
@@ -54,19 +110,7 @@ int main(void) {
     hl_shm r;
     CHECK(hl_shm_open(&r, pid) != 0, "shm: the publisher removed the name");
 
-    hl_cpu_thread t;
-    CHECK(hl_cpu_thread_self(&t) == 0, "cpu: thread clock");
-    double t0 = hl_cpu_thread_seconds(&t);
-    volatile double x = 0;
-    double w0 = hl_now_s();
-    while (hl_now_s() - w0 < 0.2)
-        x += 1.0;
-    double t1 = hl_cpu_thread_seconds(&t);
-    CHECK(t0 >= 0 && t1 - t0 > 0.05, "cpu: thread time %.3f -> %.3f", t0, t1);
-    hl_cpu_thread_release(&t);
-    double u = -1, sys = -1;
-    CHECK(hl_cpu_process_times(&u, &sys) == 0 && u >= t1 - t0 - 0.05 && sys >= 0,
-          "cpu: process times user %.3f system %.3f", u, sys);
+    test_cpu_clocks();
 
     return check_summary();
 }

@@ -373,20 +373,66 @@ static void test_shm(void) {
 }
 
 /* ---- CPU clocks --------------------------------------------------------------------------- */
-static void test_cpu_clock(void) {
-    hl_cpu_thread t;
-    CHECK(hl_cpu_thread_self(&t) == 0, "cpu: thread handle");
-    double t0 = hl_cpu_thread_seconds(&t);
+static volatile LONG spinner_stop;
+
+static DWORD WINAPI spinner(void *arg) {
+    (void)arg;
+    volatile double x = 0;
+    while (!spinner_stop)
+        x += 1.0;
+    return 0;
+}
+
+static void spin_for(double seconds) {
     volatile double x = 0;
     double w0 = hl_now_s();
-    while (hl_now_s() - w0 < 0.3)
+    while (hl_now_s() - w0 < seconds)
         x += 1.0;
-    double t1 = hl_cpu_thread_seconds(&t);
-    CHECK(t0 >= 0 && t1 - t0 > 0.05, "cpu: thread %.3f -> %.3f s", t0, t1);
-    hl_cpu_thread_release(&t);
-    double u = -1, s = -1;
-    CHECK(hl_cpu_process_times(&u, &s) == 0 && u >= t1 - t0 - 0.05 && s >= 0,
-          "cpu: process user %.3f system %.3f", u, s);
+}
+
+static void test_cpu_clock(void) {
+    int64_t m0 = hl_clock_mono_ns();
+    DWORD tid = 0;
+    HANDLE th = CreateThread(NULL, 0, spinner, NULL, 0, &tid);
+    CHECK(th != NULL, "cpu: start a spinning thread");
+    int64_t t0 = hl_cpu_thread_ns(tid), b0 = hl_cpu_thread_busy_ns(tid);
+    Sleep(300);
+    int64_t t1 = hl_cpu_thread_ns(tid), b1 = hl_cpu_thread_busy_ns(tid);
+    /* another thread's clocks, read by id, while this one sleeps */
+    CHECK(t0 >= 0 && t1 - t0 > 50000000, "cpu: spinning thread %lld -> %lld ns", (long long)t0,
+          (long long)t1);
+    CHECK(b0 >= 0 && b1 - b0 > 50000000, "cpu: busy clock %lld -> %lld", (long long)b0,
+          (long long)b1);
+    /* the busy clock is fine-grained where the system counts thread cycles
+     * (Windows does; Wine's QueryThreadCycleTime fails, so there it falls
+     * back to GetThreadTimes): 1 ms of spinning shows */
+    ULONG64 cycles;
+    if (QueryThreadCycleTime(GetCurrentThread(), &cycles)) {
+        DWORD self = GetCurrentThreadId();
+        int64_t s0 = hl_cpu_thread_busy_ns(self);
+        spin_for(0.001);
+        int64_t s1 = hl_cpu_thread_busy_ns(self);
+        CHECK(s1 - s0 > 200000 && s1 - s0 < 100000000,
+              "cpu: busy clock over 1 ms of spinning: %lld ns", (long long)(s1 - s0));
+    } else {
+        printf("note: QueryThreadCycleTime fails here; the busy clock is GetThreadTimes\n");
+    }
+    spinner_stop = 1;
+    WaitForSingleObject(th, INFINITE);
+    CloseHandle(th);
+    CHECK(hl_cpu_thread_ns(tid) == -1, "cpu: a thread that ended reads as -1");
+
+    int64_t u0, k0, u1, k1;
+    CHECK(hl_cpu_self_times(&u0, &k0) == 0, "cpu: own times");
+    spin_for(0.2);
+    CHECK(hl_cpu_self_times(&u1, &k1) == 0 && u1 - u0 > 50000000 && k1 >= k0,
+          "cpu: own user time %lld -> %lld ns", (long long)u0, (long long)u1);
+    int64_t pu = -1, ps = -1;
+    CHECK(hl_cpu_process_times(&pu, &ps) == 0 && pu >= (t1 - t0) + (u1 - u0) - 50000000 && ps >= 0,
+          "cpu: process user %lld system %lld ns", (long long)pu, (long long)ps);
+    int64_t m1 = hl_clock_mono_ns();
+    CHECK(m1 - m0 >= 500000000 && m1 - m0 < 60000000000, "cpu: monotonic clock %lld ns",
+          (long long)(m1 - m0));
 }
 
 int main(int argc, char **argv) {
