@@ -10,26 +10,28 @@
  *    spent in native code (no bytecode boundary was reached), the rest in Python;
  *  - other threads: native when their CPU clock keeps moving while the sampler
  *    holds the GIL (they run without it), Python otherwise (they wait for it);
- *  - system time: the main thread's own system share since its previous sample
- *    (RUSAGE_THREAD); for other threads the process's share over the interval.
+ *  - system time: the main thread's own system share since its previous sample;
+ *    for other threads the process's share over the interval.
  * A thread that is blocked gets no CPU time, so no charge (except with --wall,
  * which charges elapsed time instead).
  *
  * When the main thread has not reached a bytecode boundary for two intervals
  * (a long native call, or blocked in join()/sleep()), the timer thread takes the
  * GIL itself and samples, so other threads are still seen.
+ *
+ * Clocks come from the core (cpu_clock.h), the timer thread from
+ * timer_thread.h: this file is the same on POSIX systems and Windows.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "cpu_clock.h"
 #include "cpu_sampler.h"
 #include "frame_walk.h"
+#include "timer_thread.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #define MAX_THREADS 512
 /* In Python code a pending call runs within microseconds of the request (tens
@@ -50,13 +52,10 @@ typedef struct {
 static thread_rec recs[MAX_THREADS];
 static unsigned generation;
 
-static pthread_t timer;
-static pthread_mutex_t timer_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t timer_cv = PTHREAD_COND_INITIALIZER;
-static int timer_running; /* under timer_mu */
+static int timer_running; /* main thread only */
 static _Atomic int pending;
 static _Atomic int64_t sched_ns;     /* when the pending call was requested */
-static _Atomic int64_t sched_cpu_ns; /* the main thread's CPU clock then */
+static _Atomic int64_t sched_cpu_ns; /* the main thread's busy clock then */
 static double interval_s = 0.01;
 static int wall_mode;
 static int active; /* between start and stop; main thread only */
@@ -68,30 +67,10 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 /* State of the previous sample; all under the GIL. */
 static int64_t last_sample_ns;
 static int64_t last_proc_user_ns, last_proc_sys_ns;
-static int64_t last_main_user_ns, last_main_sys_ns; /* main thread's own, RUSAGE_THREAD */
+static int64_t last_main_user_ns, last_main_sys_ns; /* the main thread's own */
 static hl_cpu_totals totals;
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The CPU clock of any thread of this process by its kernel id (what
- * pthread_getcpuclockid computes); a thread that is gone reads as -1. */
-static int64_t thread_cpu_ns(unsigned long tid) {
-    clockid_t cid = (clockid_t)((~(clockid_t)tid << 3) | 6);
-    struct timespec ts;
-    if (clock_gettime(cid, &ts) != 0) return -1;
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void rusage_times(int who, int64_t *user_ns, int64_t *sys_ns) {
-    struct rusage ru;
-    getrusage(who, &ru);
-    *user_ns = (int64_t)ru.ru_utime.tv_sec * 1000000000 + (int64_t)ru.ru_utime.tv_usec * 1000;
-    *sys_ns = (int64_t)ru.ru_stime.tv_sec * 1000000000 + (int64_t)ru.ru_stime.tv_usec * 1000;
-}
+#define mono_ns hl_clock_mono_ns
 
 static thread_rec *rec_for(unsigned long tid, int *fresh) {
     thread_rec *free_slot = NULL;
@@ -124,16 +103,16 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
     if (elapsed <= 0) return;
     /* System share: the main thread's own when this runs on it, else the
      * process's over the interval. */
-    int64_t pu, ps;
-    rusage_times(RUSAGE_SELF, &pu, &ps);
+    int64_t pu = last_proc_user_ns, ps = last_proc_sys_ns;
+    hl_cpu_process_times(&pu, &ps);
     int64_t du = pu - last_proc_user_ns, ds = ps - last_proc_sys_ns;
     last_proc_user_ns = pu;
     last_proc_sys_ns = ps;
     double sys_frac = (du + ds) > 0 ? clamp01((double)ds / (double)(du + ds)) : 0;
     double main_sys_frac = sys_frac;
     if ((unsigned long)PyThread_get_thread_native_id() == main_tid) {
-        int64_t mu, ms;
-        rusage_times(RUSAGE_THREAD, &mu, &ms);
+        int64_t mu = last_main_user_ns, ms = last_main_sys_ns;
+        hl_cpu_self_times(&mu, &ms);
         int64_t dmu = mu - last_main_user_ns, dms = ms - last_main_sys_ns;
         if (dmu + dms > 0) {
             main_sys_frac = clamp01((double)dms / (double)(dmu + dms));
@@ -148,7 +127,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
     struct {
         thread_rec *r;
         unsigned long tid;
-        int64_t cpu;
+        int64_t cpu, busy;
         int fresh, found;
         hl_site site;
         hl_frame_pos pos;
@@ -162,7 +141,8 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         if (tid == 0 || tid == timer_tid) continue;
         seen[n].tid = tid;
         seen[n].r = rec_for(tid, &seen[n].fresh);
-        seen[n].cpu = thread_cpu_ns(tid);
+        seen[n].cpu = hl_cpu_thread_ns(tid);
+        seen[n].busy = hl_cpu_thread_busy_ns(tid);
         seen[n].site = (hl_site){HL_FILE_UNATTRIBUTED, 0};
         seen[n].pos = (hl_frame_pos){NULL, NULL};
         seen[n].found = heapline_where_in(ts, &seen[n].site, &seen[n].pos) == HL_WHERE_FOUND;
@@ -179,9 +159,9 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         thread_rec *r = seen[i].r;
         if (!r) continue;
         unsigned long tid = seen[i].tid;
-        int64_t cpu = seen[i].cpu;
-        int64_t cpu2 = tid == self_tid ? cpu : thread_cpu_ns(tid);
-        int running = cpu2 >= 0 && cpu >= 0 && cpu2 - cpu > RUNNING_MIN_NS;
+        int64_t cpu = seen[i].cpu, busy = seen[i].busy;
+        int64_t busy2 = tid == self_tid ? busy : hl_cpu_thread_busy_ns(tid);
+        int running = busy2 >= 0 && busy >= 0 && busy2 - busy > RUNNING_MIN_NS;
         int64_t dcpu = (cpu >= 0 && cpu >= r->cpu_ns) ? cpu - r->cpu_ns : 0;
         int moved =
             seen[i].fresh || seen[i].pos.frame != r->pos.frame || seen[i].pos.instr != r->pos.instr;
@@ -228,7 +208,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
 static int64_t main_delay_now(void) {
     int64_t since = atomic_load(wall_mode ? &sched_ns : &sched_cpu_ns);
     if (since < 0) return 0;
-    int64_t now = wall_mode ? mono_ns() : thread_cpu_ns(main_tid);
+    int64_t now = wall_mode ? mono_ns() : hl_cpu_thread_busy_ns(main_tid);
     return now > since ? now - since : 0;
 }
 
@@ -258,23 +238,13 @@ static int is_finalizing(void) {
 #endif
 }
 
-static void *timer_main(void *arg) {
-    (void)arg;
+static void timer_main(void) {
     timer_tid = (unsigned long)PyThread_get_thread_native_id();
-    pthread_mutex_lock(&timer_mu);
-    while (timer_running) {
+    for (;;) {
         /* exponential, cut at 3 means: no aliasing with periodic programs,
          * and no sample interval so long that one sample misplaces much */
         double e = draw_exp();
-        double wait = interval_s * (e < 3.0 ? e : 3.0);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        double t = (double)until.tv_nsec * 1e-9 + wait;
-        until.tv_sec += (time_t)t;
-        until.tv_nsec = (long)((t - floor(t)) * 1e9);
-        pthread_cond_timedwait(&timer_cv, &timer_mu, &until);
-        if (!timer_running) break;
-        pthread_mutex_unlock(&timer_mu);
+        if (!hl_timer_thread_wait(interval_s * (e < 3.0 ? e : 3.0))) break;
         if (!atomic_load(&pending)) {
             atomic_store(&sched_ns, -1);
             atomic_store(&sched_cpu_ns, -1);
@@ -283,7 +253,7 @@ static void *timer_main(void *arg) {
                 atomic_store(&pending, 0);
             } else {
                 heapline_wake_main(main_ts);
-                atomic_store(&sched_cpu_ns, thread_cpu_ns(main_tid));
+                atomic_store(&sched_cpu_ns, hl_cpu_thread_busy_ns(main_tid));
                 atomic_store(&sched_ns, mono_ns());
             }
         } else if (atomic_load(&sched_ns) >= 0 &&
@@ -295,10 +265,7 @@ static void *timer_main(void *arg) {
             if (atomic_load(&pending) && active) sample_all(main_delay_now());
             PyGILState_Release(g);
         }
-        pthread_mutex_lock(&timer_mu);
     }
-    pthread_mutex_unlock(&timer_mu);
-    return NULL;
 }
 
 int hl_cpu_start(double interval, int wall) {
@@ -308,8 +275,9 @@ int hl_cpu_start(double interval, int wall) {
     main_tid = (unsigned long)PyThread_get_thread_native_id();
     main_ts = PyThreadState_Get();
     last_sample_ns = mono_ns();
-    rusage_times(RUSAGE_SELF, &last_proc_user_ns, &last_proc_sys_ns);
-    rusage_times(RUSAGE_THREAD, &last_main_user_ns, &last_main_sys_ns);
+    last_proc_user_ns = last_proc_sys_ns = last_main_user_ns = last_main_sys_ns = 0;
+    hl_cpu_process_times(&last_proc_user_ns, &last_proc_sys_ns);
+    hl_cpu_self_times(&last_main_user_ns, &last_main_sys_ns);
     generation = 0;
     totals = (hl_cpu_totals){0};
     for (int i = 0; i < MAX_THREADS; i++)
@@ -320,11 +288,11 @@ int hl_cpu_start(double interval, int wall) {
          ts = PyThreadState_Next(ts)) {
         int fresh;
         thread_rec *r = rec_for(ts->native_thread_id, &fresh);
-        if (r) r->cpu_ns = thread_cpu_ns(ts->native_thread_id);
+        if (r) r->cpu_ns = hl_cpu_thread_ns(ts->native_thread_id);
     }
     timer_running = 1;
     active = 1;
-    if (pthread_create(&timer, NULL, timer_main, NULL) != 0) {
+    if (hl_timer_thread_start(timer_main) != 0) {
         timer_running = 0;
         active = 0;
         return -1;
@@ -333,14 +301,10 @@ int hl_cpu_start(double interval, int wall) {
 }
 
 void hl_cpu_stop(void) {
-    pthread_mutex_lock(&timer_mu);
-    int was = timer_running;
+    if (!timer_running) return;
     timer_running = 0;
-    pthread_cond_signal(&timer_cv);
-    pthread_mutex_unlock(&timer_mu);
-    if (!was) return;
     /* the timer may be waiting for the GIL: let it have it */
-    Py_BEGIN_ALLOW_THREADS pthread_join(timer, NULL);
+    Py_BEGIN_ALLOW_THREADS hl_timer_thread_stop();
     Py_END_ALLOW_THREADS
         /* charge the tail since the last sample */
         sample_all(0);
@@ -349,11 +313,10 @@ void hl_cpu_stop(void) {
 
 void hl_cpu_after_fork_child(void) {
     /* the timer thread does not exist in the child */
+    hl_timer_thread_forget();
     timer_running = 0;
     active = 0;
     atomic_store(&pending, 0);
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    timer_mu = m;
 }
 
 hl_cpu_totals hl_cpu_read_totals(void) {

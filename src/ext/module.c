@@ -8,8 +8,8 @@
 #include "cpu_sampler.h"
 #include "frame_walk.h"
 #include "heapline.h"
+#include "timer_thread.h"
 
-#include <pthread.h>
 #include <string.h>
 
 static int python_hooks_installed;
@@ -339,7 +339,7 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC PyInit__core(void) {
     static int forked_handler;
     if (!forked_handler) {
-        pthread_atfork(NULL, NULL, hl_cpu_after_fork_child);
+        hl_timer_thread_at_fork_child(hl_cpu_after_fork_child);
         forked_handler = 1;
     }
     return PyModule_Create(&moduledef);
