@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-compiles heapline's core and its Windows C tests with MinGW-w64 and
-# runs them under Wine; exits with the test runner's status. Installs the
+# runs them under Wine, then checks that the Python extension builds for
+# Windows (check_ext_build.sh); exits non-zero if anything failed. Installs the
 # toolchain and Wine with apt-get only when they are missing (needs root).
 #
 # Usage: bash tests/win/run_wine.sh          (build dir: build-win, or $HEAPLINE_WIN_BUILD)
@@ -48,4 +49,23 @@ echo "== tests under Wine =="
 status=0
 (cd "$build/tests/win" && timeout 600 "$wine" test_win.exe) || status=$?
 timeout 60 wineserver -k >/dev/null 2>&1 || true
+
+# The Python extension for Windows, against each CPython's headers found here
+# (compiled and linked only: tests/win/check_ext_build.sh says why).
+echo "== Python extension for Windows: build check =="
+pythons=()
+for v in 3.11 3.12 3.13; do
+    for p in "$(command -v "python$v" 2>/dev/null || true)" \
+             "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v"; do
+        if [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import sysconfig' >/dev/null 2>&1; then
+            pythons+=("$p")
+            break
+        fi
+    done
+done
+if [ ${#pythons[@]} = 0 ]; then
+    echo "no CPython 3.11-3.13 found: build check skipped"
+else
+    bash "$root/tests/win/check_ext_build.sh" "$build" "${pythons[@]}" || status=1
+fi
 exit $status
