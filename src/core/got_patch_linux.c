@@ -47,7 +47,7 @@ typedef struct {
     void *hook;
 } hook_entry;
 
-static hook_entry hooks[16];
+static hook_entry hooks[24];
 static size_t nhooks;
 
 static void add_hook(const char *name, void *fn) {
@@ -73,6 +73,7 @@ static void init_hooks(void) {
     add_hook("mmap64", (void *)hl_hook_mmap64);
     add_hook("munmap", (void *)hl_hook_munmap);
     add_hook("dlsym", (void *)hl_hook_dlsym);
+    add_hook("_exit", (void *)hl_hook_exit); /* os._exit: the profile is written first */
     add_hook("dlopen", (void *)hooked_dlopen);
     *(void **)&real_dlopen = hl_real_dlsym(RTLD_NEXT, "dlopen");
 }

@@ -5,6 +5,9 @@
  * pointed at hooks here that patch the modules loaded since, once the real
  * call returns. hl_inprocess_stop() writes every slot back.
  *
+ * The same walk points the C runtimes' `_exit` imports (os._exit) at a hook
+ * that runs the exit callback first, while one is set (hl_set_exit_hook).
+ *
  * Only pointers are written, so the code is the same on x64 and ARM64.
  * heapline's own module is never patched.
  */
@@ -88,8 +91,9 @@ static void resolve_loader(void) {
 }
 
 /* ---- state ------------------------------------------------------------------------- */
-#define MAX_SLOTS   16384
-#define MAX_MODULES 4096
+#define MAX_SLOTS      16384
+#define MAX_EXIT_SLOTS 256
+#define MAX_MODULES    4096
 
 typedef struct {
     void **slot;
@@ -97,8 +101,14 @@ typedef struct {
     HMODULE module; /* the module that owns the slot */
 } patched_slot;
 
-static patched_slot slots[MAX_SLOTS];
-static size_t nslots;
+typedef struct {
+    patched_slot *v;
+    size_t n, cap;
+} slot_list;
+
+static patched_slot alloc_slot_store[MAX_SLOTS], exit_slot_store[MAX_EXIT_SLOTS];
+static slot_list alloc_slots = {alloc_slot_store, 0, MAX_SLOTS};
+static slot_list exit_slots = {exit_slot_store, 0, MAX_EXIT_SLOTS};
 static HMODULE modules[MAX_MODULES]; /* scratch for EnumProcessModules */
 static SRWLOCK patch_mu = SRWLOCK_INIT;
 static _Atomic int active;
@@ -127,14 +137,62 @@ static int into_self(const void *p) {
     return (uintptr_t)p >= self_lo && (uintptr_t)p < self_hi;
 }
 
+/* ---- _exit ------------------------------------------------------------------------------ */
+/* One wrapper per C runtime's _exit (each calls its own runtime's). */
+#define EXIT_RUNTIMES 4
+static void(__cdecl *real_exit[EXIT_RUNTIMES])(int);
+static _Atomic(hl_exit_fn) exit_hook;
+static _Atomic int exiting;
+
+static void run_exit_hook(int status) {
+    hl_exit_fn fn = atomic_load(&exit_hook);
+    if (fn && !atomic_exchange(&exiting, 1)) fn(status);
+}
+
+#define EXIT_WRAPPER(i)                                                                            \
+    static void __cdecl exit_wrapper_##i(int status) {                                             \
+        run_exit_hook(status);                                                                     \
+        real_exit[i](status);                                                                      \
+    }
+EXIT_WRAPPER(0)
+EXIT_WRAPPER(1)
+EXIT_WRAPPER(2)
+EXIT_WRAPPER(3)
+static void(__cdecl *const exit_wrappers[EXIT_RUNTIMES])(int) = {exit_wrapper_0, exit_wrapper_1,
+                                                                 exit_wrapper_2, exit_wrapper_3};
+
+/* The wrapper for the _exit that an import slot holds now. Called with the
+ * patching lock held. */
+static void *exit_wrapper_for(void *original) {
+    for (int i = 0; i < EXIT_RUNTIMES; i++) {
+        void *known;
+        memcpy(&known, &real_exit[i], sizeof known);
+        if (known == NULL) memcpy(&real_exit[i], &original, sizeof original);
+        if (known == NULL || known == original) {
+            void *w;
+            memcpy(&w, &exit_wrappers[i], sizeof w);
+            return w;
+        }
+    }
+    return NULL;
+}
+
+/* The DLLs a module's _exit comes from: a C runtime, or UCRT's API set. */
+static int is_exit_dll(const char *dll) {
+    return hl_crt_is_runtime_dll(dll) || starts_with_nocase(dll, "api-ms-win-crt-runtime-l1-");
+}
+
 /* ---- walking import tables ------------------------------------------------------------ */
-enum { DLL_CRT = 1, DLL_LOADER = 2 };
+/* What a walk patches: the allocators and the loader functions, or _exit. */
+enum { WALK_ALLOC, WALK_EXIT };
+enum { DLL_CRT = 1, DLL_LOADER = 2, DLL_EXIT = 3 };
 
 /* Called for each import slot of a hooked name; `hook` is what it should
  * point at (NULL when the runtime is not usable). */
 typedef void (*slot_visit)(HMODULE m, void **slot, void *hook, void *ctx);
 
 static void *hook_for(int kind, const char *fn, void *current) {
+    if (kind == DLL_EXIT) return into_self(current) ? current : exit_wrapper_for(current);
     if (kind == DLL_CRT) {
         int i = hl_crt_fn_index(fn);
         if (i < 0) return NULL;
@@ -147,13 +205,14 @@ static void *hook_for(int kind, const char *fn, void *current) {
 }
 
 static int hooked_name(int kind, const char *fn) {
+    if (kind == DLL_EXIT) return strcmp(fn, "_exit") == 0;
     if (kind == DLL_CRT) return hl_crt_fn_index(fn) >= 0;
     for (size_t i = 0; i < N_LOADER_HOOKS; i++)
         if (strcmp(loader_hooks[i].name, fn) == 0) return 1;
     return 0;
 }
 
-static void visit_module(HMODULE m, slot_visit visit, void *ctx) {
+static void visit_module(HMODULE m, int walk, slot_visit visit, void *ctx) {
     const char *base = (const char *)m;
     if (image_size(m) == 0) return;
     const IMAGE_NT_HEADERS *nt =
@@ -166,7 +225,14 @@ static void visit_module(HMODULE m, slot_visit visit, void *ctx) {
         (const IMAGE_IMPORT_DESCRIPTOR *)(base + dir->VirtualAddress);
     for (; d->Name != 0 && d->FirstThunk != 0; d++) {
         const char *dll = base + d->Name;
-        int kind = hl_crt_is_runtime_dll(dll) ? DLL_CRT : is_loader_dll(dll) ? DLL_LOADER : 0;
+        /* both walks hook the loader, so that DLLs loaded later are patched */
+        int kind = 0;
+        if (is_loader_dll(dll))
+            kind = DLL_LOADER;
+        else if (walk == WALK_EXIT)
+            kind = is_exit_dll(dll) ? DLL_EXIT : 0;
+        else if (hl_crt_is_runtime_dll(dll))
+            kind = DLL_CRT;
         if (!kind) continue;
         /* OriginalFirstThunk holds the names; without it (old linkers) the
          * names are lost once bound, and the module is left alone */
@@ -244,32 +310,51 @@ static int write_slot(void **slot, void *value) {
     return 1;
 }
 
+/* ctx: the slot_list that records the slot */
 static void patch_slot(HMODULE m, void **slot, void *hook, void *ctx) {
-    (void)ctx;
+    slot_list *list = ctx;
     void *cur = *slot;
     if (hook == NULL || cur == hook || into_self(cur)) return;
-    if (nslots == MAX_SLOTS) return;
+    if (list->n == list->cap) return;
     if (write_slot(slot, hook)) {
-        slots[nslots].slot = slot;
-        slots[nslots].old = cur;
-        slots[nslots].module = m;
-        nslots++;
+        list->v[list->n].slot = slot;
+        list->v[list->n].old = cur;
+        list->v[list->n].module = m;
+        list->n++;
     }
 }
 
 /* Patches every module not patched yet (a patched slot is skipped, so running
  * it again only touches modules loaded since). Called with patch_mu held. */
-static void scan_all(void) {
+static void scan_all(int walk) {
     size_t n = list_modules();
     for (size_t i = 0; i < n; i++)
-        visit_module(modules[i], patch_slot, NULL);
+        visit_module(modules[i], walk, patch_slot, walk == WALK_EXIT ? &exit_slots : &alloc_slots);
+}
+
+/* A slot's module is still the image it was when we patched it. */
+static int still_mapped(const patched_slot *s) {
+    MEMORY_BASIC_INFORMATION mbi;
+    return VirtualQuery(s->slot, &mbi, sizeof mbi) && mbi.State == MEM_COMMIT &&
+           mbi.Type == MEM_IMAGE && mbi.AllocationBase == (void *)s->module;
+}
+
+/* Writes back every slot of the list, newest first. Called with patch_mu held. */
+static void unpatch_all(slot_list *list) {
+    for (size_t i = list->n; i-- > 0;) {
+        patched_slot *s = &list->v[i];
+        if (still_mapped(s) && into_self(*s->slot)) write_slot(s->slot, s->old);
+    }
+    list->n = 0;
 }
 
 static void rescan_after_load(HMODULE h) {
-    if (h == NULL || !atomic_load_explicit(&active, memory_order_acquire)) return;
+    if (h == NULL) return;
+    if (!atomic_load_explicit(&active, memory_order_acquire) && !atomic_load(&exit_hook)) return;
     DWORD err = GetLastError();
     AcquireSRWLockExclusive(&patch_mu);
-    if (atomic_load(&active)) scan_all();
+    if (atomic_load(&active)) scan_all(WALK_ALLOC);
+    if (atomic_load(&exit_hook)) scan_all(WALK_EXIT);
     ReleaseSRWLockExclusive(&patch_mu);
     SetLastError(err);
 }
@@ -282,27 +367,17 @@ int hl_inprocess_start(void) {
         resolve_loader();
         hl_footprint_set_baseline(hl_crt_heap_in_use());
         atomic_store(&active, 1);
-        scan_all();
+        scan_all(WALK_ALLOC);
     }
     ReleaseSRWLockExclusive(&patch_mu);
     return 1;
 }
 
-/* A slot's module is still the image it was when we patched it. */
-static int still_mapped(const patched_slot *s) {
-    MEMORY_BASIC_INFORMATION mbi;
-    return VirtualQuery(s->slot, &mbi, sizeof mbi) && mbi.State == MEM_COMMIT &&
-           mbi.Type == MEM_IMAGE && mbi.AllocationBase == (void *)s->module;
-}
-
 void hl_inprocess_stop(void) {
     AcquireSRWLockExclusive(&patch_mu);
     atomic_store(&active, 0);
-    for (size_t i = nslots; i-- > 0;) {
-        patched_slot *s = &slots[i];
-        if (still_mapped(s) && into_self(*s->slot)) write_slot(s->slot, s->old);
-    }
-    nslots = 0;
+    unpatch_all(&alloc_slots);
+    if (atomic_load(&exit_hook)) scan_all(WALK_EXIT); /* the loader hooks it still needs */
     ReleaseSRWLockExclusive(&patch_mu);
 }
 
@@ -314,10 +389,21 @@ int hl_native_hooks_active(void) {
     return atomic_load(&active);
 }
 
-/* No _exit hook on Windows yet: os._exit() there ends the process without a
- * profile (docs/windows.md). */
+/* Patches the _exit imports of the loaded modules while a hook is set (and of
+ * modules loaded later through a hooked LoadLibrary*); writes them back when
+ * the hook is cleared. */
 void hl_set_exit_hook(hl_exit_fn fn) {
-    (void)fn;
+    AcquireSRWLockExclusive(&patch_mu);
+    find_self();
+    resolve_loader();
+    atomic_store(&exit_hook, fn);
+    if (fn) {
+        scan_all(WALK_EXIT);
+    } else {
+        unpatch_all(&exit_slots);
+        if (atomic_load(&active)) scan_all(WALK_ALLOC); /* the loader hooks it still needs */
+    }
+    ReleaseSRWLockExclusive(&patch_mu);
 }
 
 static void count_slot(HMODULE m, void **slot, void *hook, void *ctx) {
@@ -332,7 +418,7 @@ size_t hl_got_slots_into_heapline(void) {
     find_self();
     size_t n = list_modules();
     for (size_t i = 0; i < n; i++)
-        visit_module(modules[i], count_slot, &count);
+        visit_module(modules[i], WALK_ALLOC, count_slot, &count);
     ReleaseSRWLockExclusive(&patch_mu);
     return count;
 }

@@ -22,6 +22,7 @@ void *hl_hook_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 void *hl_hook_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int hl_hook_munmap(void *addr, size_t len);
 void *hl_hook_dlsym(void *handle, const char *name);
+_Noreturn void hl_hook_exit(int status);
 
 /* The real dlsym (glibc's), for lookups that must not come back here. */
 void *hl_real_dlsym(void *handle, const char *name);

@@ -488,3 +488,4 @@ __typeof__(mmap) hl_hook_mmap HL_ALIAS(mmap);
 __typeof__(hl_hook_mmap64) hl_hook_mmap64 HL_ALIAS(mmap64);
 __typeof__(munmap) hl_hook_munmap HL_ALIAS(munmap);
 __typeof__(dlsym) hl_hook_dlsym HL_ALIAS(dlsym);
+__typeof__(_exit) hl_hook_exit HL_ALIAS(_exit);

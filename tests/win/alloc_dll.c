@@ -40,6 +40,11 @@ API void *t_slot_malloc(void) {
     return __imp_malloc;
 }
 
+/* Ends the process through this DLL's own import of _exit. */
+API void t_exit(int status) {
+    _exit(status);
+}
+
 #ifdef HL_TEST_NO_CRT
 BOOL WINAPI hl_test_dll_entry(HINSTANCE h, DWORD reason, LPVOID reserved);
 BOOL WINAPI hl_test_dll_entry(HINSTANCE h, DWORD reason, LPVOID reserved) {

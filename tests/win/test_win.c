@@ -373,6 +373,97 @@ static void test_shm(void) {
 }
 
 /* ---- CPU clocks --------------------------------------------------------------------------- */
+/* ---- _exit (os._exit) ------------------------------------------------------------------------ */
+/* Child: sets an exit hook that writes the status to `marker`, then ends
+ * through `how`'s import of _exit: "exe" (this program's, from msvcrt.dll) or
+ * a test DLL's (t_ucrt.dll: api-ms-win-crt-runtime-l1-1-0.dll; t_ucrtbase.dll;
+ * t_msvcrt.dll); "off" sets the hook and clears it again first. */
+static wchar_t exit_marker[MAX_PATH];
+
+static void write_marker(int status) {
+    HANDLE f = CreateFileW(exit_marker, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    if (f == INVALID_HANDLE_VALUE) return;
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%d", status);
+    DWORD done;
+    WriteFile(f, buf, (DWORD)n, &done, NULL);
+    CloseHandle(f);
+}
+
+static int exit_child(const char *how, const char *marker) {
+    MultiByteToWideChar(CP_UTF8, 0, marker, -1, exit_marker, MAX_PATH);
+    hl_set_exit_hook(write_marker);
+    if (strcmp(how, "off") == 0) {
+        hl_set_exit_hook(NULL);
+        _exit(5);
+    }
+    if (strcmp(how, "exe") == 0) _exit(7);
+    HMODULE m = load(how);
+    void (*t_exit)(int) = NULL;
+    FARPROC f = m ? GetProcAddress(m, "t_exit") : NULL;
+    memcpy(&t_exit, &f, sizeof f);
+    if (!t_exit) return 3;
+    t_exit(9);
+    return 4; /* not reached */
+}
+
+/* Runs `test_win.exe exit-child how marker`; returns its exit code and the
+ * status the hook wrote (-1: no marker). */
+static DWORD run_exit_child(const char *how, int *hook_status) {
+    wchar_t exe[MAX_PATH], cmd[3 * MAX_PATH];
+    char marker[MAX_PATH];
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    snprintf(marker, sizeof marker, "exit_marker_%lu_%s.txt", GetCurrentProcessId(), how);
+    DeleteFileA(marker);
+    swprintf(cmd, 3 * MAX_PATH, L"\"%ls\" exit-child %hs %hs", exe, how, marker);
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    DWORD code = 99;
+    if (CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {
+        if (WaitForSingleObject(pi.hProcess, 60000) != WAIT_OBJECT_0)
+            TerminateProcess(pi.hProcess, 98);
+        GetExitCodeProcess(pi.hProcess, &code);
+        CloseHandle(pi.hProcess);
+        CloseHandle(pi.hThread);
+    }
+    *hook_status = -1;
+    FILE *f = fopen(marker, "r");
+    if (f) {
+        if (fscanf(f, "%d", hook_status) != 1) *hook_status = -2;
+        fclose(f);
+        DeleteFileA(marker);
+    }
+    return code;
+}
+
+extern void *__imp__exit;
+
+static void test_exit_hook(void) {
+    void *slot0 = __imp__exit;
+    hl_set_exit_hook(write_marker);
+    CHECK(__imp__exit != slot0, "exit: this program's _exit import is patched");
+    hl_set_exit_hook(NULL);
+    CHECK(__imp__exit == slot0, "exit: and restored when the hook is cleared");
+
+    static const struct {
+        const char *how;
+        DWORD code;
+        int hook_status;
+    } cases[] = {
+        {"exe", 7, 7},  {"t_msvcrt.dll", 9, 9}, {"t_ucrt.dll", 9, 9}, {"t_ucrtbase.dll", 9, 9},
+        {"off", 5, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st;
+        DWORD code = run_exit_child(cases[i].how, &st);
+        CHECK(code == cases[i].code && st == cases[i].hook_status,
+              "exit through %s: exit code %lu (want %lu), hook saw %d (want %d)", cases[i].how,
+              code, cases[i].code, st, cases[i].hook_status);
+    }
+}
+
 static volatile LONG spinner_stop;
 
 static DWORD WINAPI spinner(void *arg) {
@@ -443,6 +534,7 @@ int main(int argc, char **argv) {
     GetModuleFileNameW(NULL, exe_dir, MAX_PATH);
     wchar_t *slash = wcsrchr(exe_dir, L'\\');
     if (slash) *slash = 0;
+    if (argc == 4 && strcmp(argv[1], "exit-child") == 0) return exit_child(argv[2], argv[3]);
 
     alloc_api msvcrt_api, ucrt_api, ucrtbase_api, late_api, unload_api;
     int have_msvcrt = dll_api("t_msvcrt.dll", &msvcrt_api);
@@ -526,6 +618,7 @@ int main(int argc, char **argv) {
 
     test_shm();
     test_cpu_clock();
+    test_exit_hook();
 
 done:
     return check_summary();
