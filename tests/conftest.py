@@ -93,9 +93,15 @@ def describe(proc: subprocess.CompletedProcess[str]) -> str:
 class Heapline:
     """Runs programs under `heapline run` and returns validated profiles."""
 
-    def __init__(self, tmp_factory: pytest.TempPathFactory, schema: dict[str, Any]) -> None:
+    def __init__(self, tmp_factory: pytest.TempPathFactory, schema: dict[str, Any],
+                 mode: str = "preload") -> None:
         self._tmp = tmp_factory
         self.schema = schema
+        #: "preload" (heapline run's default on Linux) or "in-process" (--in-process)
+        self.mode = mode
+
+    def in_mode(self, mode: str) -> Heapline:
+        return Heapline(self._tmp, self.schema, mode)
 
     def run(self, *args: str, options: Sequence[str] = (), cwd: Path | str | None = None,
             env: Mapping[str, str] | None = None, stdin: str | None = None,
@@ -107,7 +113,9 @@ class Heapline:
         ``python -m heapline`` (e.g. with the ``heapline`` console script).
         """
         out = self._tmp.mktemp("profile") / "p.json"
-        cmd = [*(launcher or heapline_cmd()), "run", "--no-report", "-o", str(out), *options, *args]
+        mode = ["--in-process"] if self.mode == "in-process" else []
+        cmd = [*(launcher or heapline_cmd()), "run", "--no-report", "-o", str(out), *mode, *options,
+               *args]
         proc = run_process(cmd, cwd=cwd, env=env, stdin=stdin)
         if expect_rc is not None:
             assert proc.returncode == expect_rc, describe(proc)

@@ -1,7 +1,8 @@
 """A program behaves the same under `heapline run --no-report` as under plain
 python: same stdout, stderr (tracebacks included) and exit status, same
 sys.argv, __name__, sys.path[0] and __file__. The profile is written however the
-program ends.
+program ends. Each test runs in both launch modes: preloaded (a new
+interpreter) and --in-process (the program runs in heapline's interpreter).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ pytestmark = linux_only
 
 PROG = program("hl_behave.py")
 MODULE = "hl_behave"
+
+
+@pytest.fixture(params=["preload", "in-process"])
+def heapline(heapline: Heapline, request: pytest.FixtureRequest) -> Heapline:
+    return heapline.in_mode(request.param)
+
+
+preload_only = pytest.mark.parametrize("heapline", ["preload"], indirect=True)
 
 
 def compare(heapline: Heapline, args: Sequence[str], *, cwd: Path | str,
@@ -113,6 +122,7 @@ def test_main_module_attributes(heapline: Heapline, tmp_path: Path) -> None:
     compare(heapline, [str(PROG), "globals"], cwd=tmp_path)
 
 
+@preload_only
 def test_children_run_under_the_preload(heapline: Heapline, tmp_path: Path) -> None:
     """Non-Python and Python children inherit LD_PRELOAD and still work."""
     _, profiled = compare(heapline, [str(PROG), "children"], cwd=tmp_path)
@@ -122,6 +132,7 @@ def test_children_run_under_the_preload(heapline: Heapline, tmp_path: Path) -> N
     assert "inherited stdout" in out
 
 
+@preload_only
 def test_children_inherit_the_preload(heapline: Heapline, tmp_path: Path) -> None:
     run = heapline.run(str(PROG), "child-env", cwd=tmp_path)
     preload = printed(run.proc.stdout, "preload")
@@ -216,3 +227,23 @@ def test_os_exit_keeps_status_and_output_and_writes_the_profile(heapline: Heapli
     assert plain.returncode == 5
     entry = {e["line"]: e for f in profiled.doc["files"] for e in f["lines"]}.get(2)
     assert entry is not None and abs(entry["alloc_bytes"] - 48 * 2**20) <= 0.1 * 48 * 2**20
+
+
+def test_os_exit_writes_the_profile_of_a_cpu_only_run(heapline: Heapline, tmp_path: Path) -> None:
+    """Without memory profiling no allocator is hooked; _exit still is."""
+    script = tmp_path / "hard_exit_cpu.py"
+    script.write_text("import os\n"
+                      "n = 0\n"
+                      "for i in range(3_000_000):\n"
+                      "    n += i\n"
+                      "os._exit(6)\n")
+    run = heapline.run(str(script), options=["--cpu-only"], cwd=tmp_path, expect_rc=6)
+    assert run.doc["cpu"]["samples"] > 0
+
+
+def test_module_options_after_the_name_are_the_modules(heapline: Heapline, tmp_path: Path) -> None:
+    """`heapline run -m mod --help`: --help is the module's, as with python -m."""
+    plain, profiled = compare(heapline, ["-m", "json.tool", "--help"], cwd=tmp_path)
+    assert plain.stdout.startswith("usage: python -m json.tool")
+    plain, profiled = compare(heapline, ["-mjson.tool", "--help"], cwd=tmp_path)
+    assert plain.stdout.startswith("usage: python -m json.tool")

@@ -184,6 +184,25 @@ static void patch_slot(const module_info *m, uintptr_t *slot, void *hook, void *
     write_slot(slot, (uintptr_t)hook, in_relro(m, (uintptr_t)slot));
 }
 
+/* _exit slots patched for the exit hook alone (hl_got_patch_exit), when the
+ * allocator hooks are off: os._exit must write the profile of CPU-only runs. */
+#define MAX_EXIT_SLOTS 64
+static patched_slot exit_slots[MAX_EXIT_SLOTS];
+static size_t nexit_slots;
+static int exit_patching; /* hl_got_patch_exit(1) was called last */
+
+static void patch_exit_slot(const module_info *m, uintptr_t *slot, void *hook, void *ctx) {
+    (void)ctx;
+    if (hook != (void *)hl_hook_exit) return;
+    uintptr_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (old == (uintptr_t)hook || nexit_slots >= MAX_EXIT_SLOTS) return;
+    exit_slots[nexit_slots].slot = slot;
+    exit_slots[nexit_slots].old = old;
+    exit_slots[nexit_slots].module = m->base;
+    nexit_slots++;
+    write_slot(slot, (uintptr_t)hook, in_relro(m, (uintptr_t)slot));
+}
+
 static void visit_module(const module_info *m, slot_visit visit, void *ctx) {
     const ElfW(Dyn) *dyn = NULL;
     for (int i = 0; i < m->phnum; i++)
@@ -358,24 +377,61 @@ static void *hooked_dlopen(const char *file, int mode) {
 }
 
 /* ---- start / stop ------------------------------------------------------------- */
+typedef struct {
+    patched_slot *v;
+    size_t n;
+} slot_list;
+
+/* data: the slot_list to write back */
 static int restore_cb(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
-    (void)data;
+    slot_list *list = data;
     module_info m = {info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum};
-    for (size_t i = 0; i < nslots; i++) {
-        if (slots[i].module != info->dlpi_addr || slots[i].slot == NULL) continue;
-        write_slot(slots[i].slot, slots[i].old, in_relro(&m, (uintptr_t)slots[i].slot));
-        slots[i].slot = NULL;
+    for (size_t i = 0; i < list->n; i++) {
+        patched_slot *s = &list->v[i];
+        if (s->module != info->dlpi_addr || s->slot == NULL) continue;
+        write_slot(s->slot, s->old, in_relro(&m, (uintptr_t)s->slot));
+        s->slot = NULL;
     }
     return 0;
+}
+
+static int exit_scan_cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    (void)data;
+    if (skip_module(info)) return 0;
+    module_info m = {info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum};
+    visit_module(&m, patch_exit_slot, NULL);
+    return 0;
+}
+
+static void find_self(void) {
+    Dl_info self;
+    if (!self_base && dladdr((void *)hl_inprocess_start, &self))
+        self_base = (uintptr_t)self.dli_fbase;
+}
+
+void hl_got_patch_exit(int on) {
+    if (hl_preloaded()) return; /* _exit already comes here */
+    pthread_mutex_lock(&patch_mu);
+    find_self();
+    init_hooks();
+    exit_patching = on;
+    if (on) {
+        dl_iterate_phdr(exit_scan_cb, NULL);
+    } else {
+        slot_list list = {exit_slots, nexit_slots};
+        dl_iterate_phdr(restore_cb, &list);
+        nexit_slots = 0;
+    }
+    pthread_mutex_unlock(&patch_mu);
 }
 
 int hl_inprocess_start(void) {
     if (hl_preloaded()) return 0; /* every call already comes here */
     pthread_mutex_lock(&patch_mu);
     if (!active) {
-        Dl_info self;
-        if (dladdr((void *)hl_inprocess_start, &self)) self_base = (uintptr_t)self.dli_fbase;
+        find_self();
         init_hooks();
         /* bytes already allocated when hooking starts: frees of them will be
          * subtracted, so the footprint starts from malloc's own figure */
@@ -393,10 +449,13 @@ void hl_inprocess_stop(void) {
     pthread_mutex_lock(&patch_mu);
     if (active) {
         /* only modules still loaded: a dlclose'd one's slots are gone */
-        dl_iterate_phdr(restore_cb, NULL);
+        slot_list list = {slots, nslots};
+        dl_iterate_phdr(restore_cb, &list);
         nslots = 0;
         nscanned = 0;
         active = 0;
+        /* the _exit slots that the allocator walk had taken over */
+        if (exit_patching) dl_iterate_phdr(exit_scan_cb, NULL);
     }
     pthread_mutex_unlock(&patch_mu);
 }

@@ -24,6 +24,10 @@ int hl_hook_munmap(void *addr, size_t len);
 void *hl_hook_dlsym(void *handle, const char *name);
 _Noreturn void hl_hook_exit(int status);
 
+/* Patches (on) or restores (off) the _exit import slots of every loaded
+ * module, apart from the allocator hooks; nothing when preloaded. */
+void hl_got_patch_exit(int on);
+
 /* The real dlsym (glibc's), for lookups that must not come back here. */
 void *hl_real_dlsym(void *handle, const char *name);
 /* 1 when this library was preloaded: its definitions are the process's. */

@@ -441,6 +441,7 @@ static _Atomic int exiting;
 void hl_set_exit_hook(hl_exit_fn fn) {
     exit_hook_pid = getpid();
     atomic_store(&exit_hook, fn);
+    hl_got_patch_exit(fn != NULL); /* in-process: route _exit here */
 }
 
 HL_EXPORT void _exit(int status) {

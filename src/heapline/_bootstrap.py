@@ -1,6 +1,7 @@
 """Runs inside the profiled interpreter (started by `heapline run` with the core
-preloaded): configures the core, runs the target as `__main__`, and writes the
-profile at the very end of the process, whatever way it exits.
+preloaded, or called by `heapline run --in-process` in its own): configures the
+core, runs the target as `__main__`, and writes the profile at the very end of
+the process, whatever way it exits.
 
 The program must not notice heapline: same argv, sys.path[0], `__main__`,
 output, exit status, and tracebacks without heapline's own frames.
@@ -87,6 +88,11 @@ class RunSession(Session):
         """End the process by the signal's default action, as it would have."""
         sys.stdout.flush()
         sys.stderr.flush()
+        if sys.platform == "win32":
+            # Windows' exit codes for these: STATUS_CONTROL_C_EXIT, as python
+            # ends after an uncaught KeyboardInterrupt; 3, the C runtime's
+            # default action for SIGTERM
+            os._exit(0xC000013A if signum == signal.SIGINT else 3)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
@@ -128,15 +134,22 @@ def _run_module(name: str, args: list[str]) -> None:
 
     sys.argv = [name, *args]
     sys.path.insert(0, os.getcwd())
+    # runpy runs the module in __main__'s namespace: start it empty, as python -m does
+    ns = sys.modules["__main__"].__dict__
+    ns.clear()
+    ns.update(__name__="__main__", __builtins__=builtins)
     runpy._run_module_as_main(name, alter_argv=True)  # type: ignore[attr-defined]
 
 
-def main() -> None:
-    try:
-        opts = Options.from_env()
-    except ValueError as e:
-        print(f"heapline: error: {e} (start programs with `heapline run`)", file=sys.stderr)
-        raise SystemExit(2)
+def main(opts: Options | None = None) -> None:
+    """Run the target that `opts` (default: the environment) names; returns when
+    the program ends without an exception."""
+    if opts is None:
+        try:
+            opts = Options.from_env()
+        except ValueError as e:
+            print(f"heapline: error: {e} (start programs with `heapline run`)", file=sys.stderr)
+            raise SystemExit(2)
     os.environ.pop(ENV_VAR, None)
     session = RunSession(opts)
     heapline_session.current = session

@@ -1,5 +1,7 @@
 """The `heapline` command: argument parsing, up-front checks of the target, and
-re-execution of the interpreter with the core preloaded (`heapline run`)."""
+`heapline run`: on Linux, re-execution of the interpreter with the core
+preloaded; with --in-process, and on Windows (which has no preload), the
+program runs in this interpreter with the loaded modules' imports patched."""
 
 from __future__ import annotations
 
@@ -103,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--wall", action="store_true",
                      help="charge elapsed (wall-clock) time instead of CPU time, so waiting "
                           "and sleeping lines show up")
+    run.add_argument("--in-process", action="store_true",
+                     help="run the program in this interpreter and patch the loaded modules' "
+                          "imports, instead of restarting Python with the core preloaded "
+                          "(always so on Windows)")
     run.add_argument("target", nargs=argparse.REMAINDER, metavar="script.py [args ...]")
 
     show = sub.add_parser("show", help="print the report of a saved profile (JSON)")
@@ -168,7 +174,9 @@ def options_from_args(ns: argparse.Namespace) -> Options:
             target = target[1:]
         if not target:
             raise UsageError("run: give a script to run (heapline run prog.py) or -m module")
-        if target[0] == "-m":
+        if target[0] == "-m" or target[0].startswith("-m"):
+            if target[0] != "-m":  # -mNAME, as python accepts
+                target = ["-m", target[0][2:], *target[1:]]
             if len(target) < 2:
                 raise UsageError("run: -m needs a module name")
             _check_module(target[1])
@@ -205,10 +213,32 @@ def _here() -> str:
     return os.path.dirname(os.path.realpath(__file__))
 
 
-def exec_profiled(opts: Options) -> NoReturn:
-    """Replace this process with the interpreter, core preloaded, running the target."""
+def run_profiled(opts: Options, in_process: bool) -> NoReturn:
+    """Run the target under the profiler; never returns."""
+    if in_process or sys.platform == "win32":
+        run_in_process(opts)
     if not sys.platform.startswith("linux"):
         raise UsageError(f"heapline run is not supported on {sys.platform} yet")
+    exec_preloaded(opts)
+
+
+def run_in_process(opts: Options) -> NoReturn:
+    """Run the target in this interpreter, as the preloaded launcher would."""
+    from heapline import _bootstrap
+
+    # this command's own entry (the directory of the `heapline` script, or the
+    # current directory under `python -m heapline`): the bootstrap puts the
+    # program's first, as python would
+    if sys.path:
+        del sys.path[0]
+    _bootstrap.main(opts)
+    # The program ended without an exception: exit as python would. (Not a
+    # return: the caller's globals may be the program's __main__ now.)
+    raise SystemExit(0)
+
+
+def exec_preloaded(opts: Options) -> NoReturn:
+    """Replace this process with the interpreter, core preloaded, running the target."""
     env = dict(os.environ)
     if opts.memory:  # CPU-only runs need no allocator hooks at all
         lib = preload_library()
@@ -221,12 +251,36 @@ def exec_profiled(opts: Options) -> NoReturn:
     os.execve(sys.executable, argv, env)
 
 
+#: `heapline run` options that take a value in the next word.
+_RUN_VALUE_OPTIONS = {"-o", "--json", "--profile-only", "--sampling-interval", "--seed",
+                      "--cpu-interval"}
+
+
+def _split_module_target(argv: list[str]) -> list[str]:
+    """`heapline run [options] -m module args...`: everything from -m on is the
+    target's, --help included, as with `python -m` (argparse would take options
+    after the module name as heapline's own). A `--` before -m says so."""
+    if not argv or argv[0] != "run":
+        return argv
+    i = 1
+    while i < len(argv):
+        word = argv[i]
+        if word == "--" or not word.startswith("-") or word == "-":
+            return argv  # the script (or an explicit end of options)
+        if word == "-m" or (word.startswith("-m") and not word.startswith("--")):
+            return [*argv[:i], "--", *argv[i:]]
+        if word in _RUN_VALUE_OPTIONS:
+            i += 1
+        i += 1
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        ns = parser.parse_args(argv)
+        ns = parser.parse_args(_split_module_target(list(sys.argv[1:] if argv is None else argv)))
         if ns.command == "run":
-            exec_profiled(options_from_args(ns))
+            run_profiled(options_from_args(ns), ns.in_process)
         if ns.command == "show":
             from heapline.report import main_show
 
