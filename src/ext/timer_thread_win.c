@@ -35,8 +35,8 @@ int hl_timer_thread_start(void (*body)(void)) {
     if (thread) return -1;
     thread_body = body;
     stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-    timer = CreateWaitableTimerExW(NULL, NULL, CREATE_WAITABLE_TIMER_HIGH_RESOLUTION,
-                                   TIMER_ALL_ACCESS);
+    timer =
+        CreateWaitableTimerExW(NULL, NULL, CREATE_WAITABLE_TIMER_HIGH_RESOLUTION, TIMER_ALL_ACCESS);
     if (!timer) timer = CreateWaitableTimerExW(NULL, NULL, 0, TIMER_ALL_ACCESS);
     if (stop_event && timer) thread = CreateThread(NULL, 0, thread_main, NULL, 0, NULL);
     if (!thread) {
@@ -65,8 +65,7 @@ void hl_timer_thread_stop(void) {
     close_all();
 }
 
-void hl_timer_thread_forget(void) {
-}
+void hl_timer_thread_forget(void) {}
 
 void hl_timer_thread_at_fork_child(void (*fn)(void)) {
     (void)fn;
