@@ -41,12 +41,27 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     return h | 1; /* 0 marks an empty slot */
 }
 
+/* File names compare byte for byte, except on Windows, where they ignore
+ * (ASCII) case and a slash matches a backslash: C:\Python311\Lib is c:/python311/lib. */
+static int same_bytes(const char *a, const char *b, size_t m) {
+#ifdef _WIN32
+    for (size_t i = 0; i < m; i++) {
+        char x = a[i] == '/' ? '\\' : (a[i] >= 'A' && a[i] <= 'Z') ? (char)(a[i] + 32) : a[i];
+        char y = b[i] == '/' ? '\\' : (b[i] >= 'A' && b[i] <= 'Z') ? (char)(b[i] + 32) : b[i];
+        if (x != y) return 0;
+    }
+    return 1;
+#else
+    return memcmp(a, b, m) == 0;
+#endif
+}
+
 /* Does `hay` (len n) contain the item [a, b)? or start with it? */
 static int item_match(const char *hay, size_t n, const char *a, size_t m, int prefix) {
     if (m == 0 || m > n) return 0;
-    if (prefix) return memcmp(hay, a, m) == 0;
+    if (prefix) return same_bytes(hay, a, m);
     for (size_t i = 0; i + m <= n; i++)
-        if (memcmp(hay + i, a, m) == 0) return 1;
+        if (same_bytes(hay + i, a, m)) return 1;
     return 0;
 }
 

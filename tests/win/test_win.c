@@ -464,6 +464,26 @@ static void test_exit_hook(void) {
     }
 }
 
+/* ---- file filter: Windows paths ------------------------------------------------------------ */
+static int profiled_name(const char *name) {
+    int profiled = -1;
+    hl_file_intern(name, strlen(name), &profiled);
+    return profiled;
+}
+
+static void test_filter_paths(void) {
+    hl_set_filter("", "C:\\Python311\\Lib\\\n<frozen ", '\n');
+    CHECK(profiled_name("C:\\Python311\\Lib\\os.py") == 0, "filter: exact prefix");
+    CHECK(profiled_name("c:\\python311\\lib\\json\\decoder.py") == 0, "filter: prefix, other case");
+    CHECK(profiled_name("C:/Python311/Lib/re/_parser.py") == 0, "filter: prefix, forward slashes");
+    CHECK(profiled_name("C:\\Users\\me\\prog.py") == 1, "filter: a user's file is profiled");
+    CHECK(profiled_name("C:\\Python311\\Library.py") == 1, "filter: not a prefix at a separator");
+    hl_set_filter("MyProj", "", '\n');
+    CHECK(profiled_name("D:\\src\\myproj\\main.py") == 1, "filter: --profile-only, other case");
+    CHECK(profiled_name("D:\\src\\other\\main.py") == 0, "filter: --profile-only excludes others");
+    hl_set_filter("", "", '\n');
+}
+
 static volatile LONG spinner_stop;
 
 static DWORD WINAPI spinner(void *arg) {
@@ -619,6 +639,7 @@ int main(int argc, char **argv) {
     test_shm();
     test_cpu_clock();
     test_exit_hook();
+    test_filter_paths();
 
 done:
     return check_summary();
