@@ -32,7 +32,15 @@ SEED = 20240611
 RUN_TIMEOUT_S = 300
 
 IS_LINUX = sys.platform.startswith("linux")
-linux_only = pytest.mark.skipif(not IS_LINUX, reason="heapline run needs Linux (LD_PRELOAD)")
+IS_WINDOWS = sys.platform == "win32"
+#: Linux's hooks (preload, GOT, glibc's allocators) or Linux-only tools.
+linux_only = pytest.mark.skipif(not IS_LINUX, reason="Linux backend")
+#: Runs programs under `heapline run`: Linux (preload or in-process) and
+#: Windows (in-process).
+runs_programs = pytest.mark.skipif(not (IS_LINUX or IS_WINDOWS),
+                                   reason="heapline run needs Linux or Windows")
+#: Uses POSIX processes, signals or tools (fork, SIGINT, sh, symlinks).
+posix_only = pytest.mark.skipif(IS_WINDOWS, reason="POSIX only")
 
 # Not test modules: programs run under the profiler, C sources.
 collect_ignore = ["programs", "native", "c"]
@@ -140,9 +148,10 @@ def schema() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def heapline(tmp_path_factory: pytest.TempPathFactory, schema: dict[str, Any]) -> Heapline:
-    if not IS_LINUX:
-        pytest.skip("heapline run needs Linux (LD_PRELOAD)")
-    return Heapline(tmp_path_factory, schema)
+    if not (IS_LINUX or IS_WINDOWS):
+        pytest.skip("heapline run needs Linux or Windows")
+    # Windows has no preload: heapline run is always in-process there
+    return Heapline(tmp_path_factory, schema, "in-process" if IS_WINDOWS else "preload")
 
 
 @pytest.fixture(scope="session")

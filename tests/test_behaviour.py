@@ -18,20 +18,31 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROGRAMS, Heapline, Profiled, console_script, linux_only, program, run_process
+from conftest import (
+    IS_WINDOWS,
+    PROGRAMS,
+    Heapline,
+    Profiled,
+    console_script,
+    posix_only,
+    program,
+    run_process,
+    runs_programs,
+)
 
-pytestmark = linux_only
+pytestmark = runs_programs
 
 PROG = program("hl_behave.py")
 MODULE = "hl_behave"
 
 
-@pytest.fixture(params=["preload", "in-process"])
+@pytest.fixture(params=["in-process"] if IS_WINDOWS else ["preload", "in-process"])
 def heapline(heapline: Heapline, request: pytest.FixtureRequest) -> Heapline:
     return heapline.in_mode(request.param)
 
 
-preload_only = pytest.mark.parametrize("heapline", ["preload"], indirect=True)
+preload_only = pytest.mark.parametrize("heapline", [
+    pytest.param("preload", marks=posix_only)], indirect=True)
 
 
 def compare(heapline: Heapline, args: Sequence[str], *, cwd: Path | str,
@@ -70,7 +81,8 @@ def printed(stdout: str, key: str) -> str:
     ("raise", 1),
     ("chain", 1),
     ("context", 1),
-    ("interrupt", -2),  # python re-raises SIGINT after an uncaught KeyboardInterrupt
+    # python re-raises SIGINT after an uncaught KeyboardInterrupt
+    pytest.param("interrupt", -2, marks=posix_only),
 ])
 def test_script_ends_the_same(heapline: Heapline, tmp_path: Path, mode: str, rc: int) -> None:
     plain, profiled = compare(heapline, [str(PROG), mode, "extra arg", "--flag"], cwd=tmp_path)
@@ -98,6 +110,7 @@ def test_script_given_by_relative_path_traceback(heapline: Heapline) -> None:
     compare(heapline, [PROG.name, "raise"], cwd=PROGRAMS)
 
 
+@posix_only  # symlinks need a privilege on Windows
 def test_script_reached_through_a_symlink(heapline: Heapline, tmp_path: Path) -> None:
     link_dir = tmp_path / "bin"
     link_dir.mkdir()
@@ -185,6 +198,7 @@ def test_heapline_package_not_visible_as_main(heapline: Heapline, tmp_path: Path
     assert os.path.basename(profiled.doc["program"]) == "env_check.py"
 
 
+@posix_only
 def test_forked_child_leaves_the_profile_to_the_parent(heapline: Heapline, tmp_path: Path) -> None:
     """A child made by os.fork() that exits normally, after its parent, runs
     the inherited atexit handlers; the profile file must stay the parent's."""

@@ -18,15 +18,15 @@ from conftest import (
     assert_within,
     describe,
     file_entry,
-    linux_only,
     marked,
     marked_or_zero,
     program,
     run_process,
+    runs_programs,
     summarize,
 )
 
-pytestmark = linux_only
+pytestmark = runs_programs
 
 MAIN = program("uses_helper.py")
 HELPER = program("hl_helper.py")
