@@ -25,7 +25,7 @@ int64_t hl_cpu_thread_ns(unsigned long tid) {
 #ifdef __linux__
     /* the clock id pthread_getcpuclockid computes for a kernel thread id
      * (CPUCLOCK_SCHED, per-thread): readable from any thread of the process */
-    clockid_t cid = (clockid_t)((~(clockid_t)tid << 3) | 6);
+    clockid_t cid = (clockid_t)((~(uint32_t)tid << 3) | 6u); /* in unsigned: no UB */
     struct timespec ts;
     if (clock_gettime(cid, &ts) != 0) return -1;
     return ts_ns(&ts);
