@@ -289,6 +289,19 @@ static void *const wrappers[HL_RUNTIMES][HL_CRT_NFN] = {
 };
 
 /* ---- registering a runtime --------------------------------------------------------- */
+/* The loader calls (GetModuleHandleExW, GetProcAddress) are made holding no
+ * lock of heapline's: they may wait for the loader lock, whose holder (a
+ * DllMain calling the GetProcAddress hook) may be registering too. The lock
+ * guards only the publication of a new entry. */
+static SRWLOCK register_mu = SRWLOCK_INIT;
+
+static int known_module(HMODULE m) {
+    int n = atomic_load_explicit(&nrts, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (rts[i].module == m) return i;
+    return -1;
+}
+
 static int runtime_of(void *original) {
     HMODULE m = NULL;
     if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
@@ -296,10 +309,8 @@ static int runtime_of(void *original) {
                             (LPCWSTR)original, &m) ||
         m == NULL)
         return -1;
-    int n = atomic_load(&nrts);
-    for (int i = 0; i < n; i++)
-        if (rts[i].module == m) return i;
-    if (n == HL_RUNTIMES) return -1;
+    int i = known_module(m);
+    if (i >= 0) return i;
     crt_runtime r;
     memset(&r, 0, sizeof r);
     r.module = m;
@@ -320,9 +331,18 @@ static int runtime_of(void *original) {
     /* a module that is not a C runtime (a slot already redirected by another
      * tool) has no _msize: leave its slots alone */
     if (!r.malloc || !r.calloc || !r.realloc || !r.free || !r.msize) return -1;
-    rts[n] = r;
-    atomic_store(&nrts, n + 1);
-    return n;
+    AcquireSRWLockExclusive(&register_mu);
+    i = known_module(m); /* registered by another thread meanwhile */
+    if (i < 0) {
+        int n = atomic_load(&nrts);
+        if (n < HL_RUNTIMES) {
+            rts[n] = r;
+            atomic_store_explicit(&nrts, n + 1, memory_order_release);
+            i = n;
+        }
+    }
+    ReleaseSRWLockExclusive(&register_mu);
+    return i;
 }
 
 void *hl_crt_wrapper_for(int fn, void *original) {

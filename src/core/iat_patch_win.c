@@ -3,7 +3,9 @@
  * a hooked allocator (crt_hooks_win.c) from a C runtime DLL is pointed at the
  * wrapper for that runtime. Slots importing LoadLibrary{A,W,ExA,ExW} are
  * pointed at hooks here that patch the modules loaded since, once the real
- * call returns. hl_inprocess_stop() writes every slot back.
+ * call returns; slots importing GetProcAddress, at a hook that hands out the
+ * wrapper instead of a C runtime's allocator (ctypes' cdll.msvcrt.malloc), as
+ * the dlsym hook does on Linux. hl_inprocess_stop() writes every slot back.
  *
  * The same walk points the C runtimes' `_exit` imports (os._exit) at a hook
  * that runs the exit callback first, while one is set (hl_set_exit_hook).
@@ -21,6 +23,8 @@ static HMODULE(WINAPI *real_LoadLibraryA)(LPCSTR);
 static HMODULE(WINAPI *real_LoadLibraryW)(LPCWSTR);
 static HMODULE(WINAPI *real_LoadLibraryExA)(LPCSTR, HANDLE, DWORD);
 static HMODULE(WINAPI *real_LoadLibraryExW)(LPCWSTR, HANDLE, DWORD);
+static FARPROC(WINAPI *real_GetProcAddress)(HMODULE, LPCSTR);
+static _Atomic int active;
 
 static void rescan_after_load(HMODULE h);
 
@@ -45,6 +49,24 @@ static HMODULE WINAPI hook_LoadLibraryExW(LPCWSTR name, HANDLE file, DWORD flags
     return h;
 }
 
+/* While the allocator hooks are on, a C runtime's allocator asked for by name
+ * comes back as heapline's wrapper for it. (A pointer handed out stays one:
+ * it keeps counting after hl_inprocess_stop, as on Linux.) */
+static FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
+    FARPROC f = real_GetProcAddress(m, name);
+    /* names below 64 Ki are ordinals */
+    if (f == NULL || (uintptr_t)name < 0x10000 || !atomic_load(&active)) return f;
+    int fn = hl_crt_fn_index(name);
+    if (fn < 0) return f;
+    DWORD err = GetLastError();
+    void *original, *w;
+    memcpy(&original, &f, sizeof f);
+    w = hl_crt_wrapper_for(fn, original);
+    SetLastError(err);
+    if (w) memcpy(&f, &w, sizeof w);
+    return f;
+}
+
 static const struct {
     const char *name;
     void *hook;
@@ -53,6 +75,7 @@ static const struct {
     {"LoadLibraryW", (void *)hook_LoadLibraryW},
     {"LoadLibraryExA", (void *)hook_LoadLibraryExA},
     {"LoadLibraryExW", (void *)hook_LoadLibraryExW},
+    {"GetProcAddress", (void *)hook_GetProcAddress},
 };
 #define N_LOADER_HOOKS (sizeof loader_hooks / sizeof loader_hooks[0])
 
@@ -87,6 +110,7 @@ static void resolve_loader(void) {
     LOOK(LoadLibraryW);
     LOOK(LoadLibraryExA);
     LOOK(LoadLibraryExW);
+    LOOK(GetProcAddress);
 #undef LOOK
 }
 
@@ -111,7 +135,6 @@ static slot_list alloc_slots = {alloc_slot_store, 0, MAX_SLOTS};
 static slot_list exit_slots = {exit_slot_store, 0, MAX_EXIT_SLOTS};
 static HMODULE modules[MAX_MODULES]; /* scratch for EnumProcessModules */
 static SRWLOCK patch_mu = SRWLOCK_INIT;
-static _Atomic int active;
 static uintptr_t self_lo, self_hi; /* heapline's own image */
 
 static size_t image_size(HMODULE m) {

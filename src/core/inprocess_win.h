@@ -27,9 +27,9 @@ int hl_crt_fn_index(const char *name);
  * msvcrt.dll, msvcr*.dll, ucrtbase.dll, api-ms-win-crt-heap-l1-1-0.dll. */
 int hl_crt_is_runtime_dll(const char *dll);
 /* The wrapper for function `fn` of the C runtime that `original` (an import
- * slot's present value) belongs to, registering that runtime on first use.
- * NULL when the runtime lacks what the wrapper needs or the table is full.
- * Called with the patching lock held. */
+ * slot's present value, or what GetProcAddress returned) belongs to,
+ * registering that runtime on first use. NULL when the runtime lacks what the
+ * wrapper needs or the table is full. Thread-safe; calls into the loader. */
 void *hl_crt_wrapper_for(int fn, void *original);
 /* Bytes in use in every heap of the process now (the in-process baseline). */
 int64_t hl_crt_heap_in_use(void);

@@ -6,6 +6,7 @@
  */
 #include <malloc.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -38,6 +39,14 @@ API void t_aligned_free(void *p) {
 extern void *__imp_malloc;
 API void *t_slot_malloc(void) {
     return __imp_malloc;
+}
+
+/* GetProcAddress through this DLL's own import of it. */
+API void *t_getproc(const char *dll, const char *name) {
+    FARPROC f = GetProcAddress(GetModuleHandleA(dll), name);
+    void *p;
+    memcpy(&p, &f, sizeof p);
+    return p;
 }
 
 /* Ends the process through this DLL's own import of _exit. */

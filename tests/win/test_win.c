@@ -170,9 +170,79 @@ static void exercise(const alloc_api *a) {
     CHECK(fp_now() == fp0, "%s: footprint after realloc(p, 0)", l);
 }
 
-static void *real_malloc_of(const char *dll) {
+/* GetProcAddress as it was before any hook went on (main sets it). */
+static FARPROC(WINAPI *plain_GetProcAddress)(HMODULE, LPCSTR);
+
+static void *real_fn_of(const char *dll, const char *name) {
     HMODULE h = GetModuleHandleA(dll);
-    return h ? (void *)GetProcAddress(h, "malloc") : NULL;
+    FARPROC f = h ? plain_GetProcAddress(h, name) : NULL;
+    void *p;
+    memcpy(&p, &f, sizeof p);
+    return p;
+}
+
+static void *real_malloc_of(const char *dll) {
+    return real_fn_of(dll, "malloc");
+}
+
+/* ---- GetProcAddress --------------------------------------------------------------------- */
+static void *exe_getproc(const char *dll, const char *name) {
+    FARPROC f = GetProcAddress(GetModuleHandleA(dll), name); /* this program's import */
+    void *p;
+    memcpy(&p, &f, sizeof p);
+    return p;
+}
+
+/* While hooks are on, a C runtime's allocator looked up by name is the
+ * wrapper, whoever looks it up; other names and ordinals are untouched. */
+static void test_getprocaddress(HMODULE ucrt_dll) {
+    void *(*t_getproc)(const char *, const char *) = NULL;
+    FARPROC tg = GetProcAddress(ucrt_dll, "t_getproc");
+    memcpy(&t_getproc, &tg, sizeof tg);
+    CHECK(t_getproc != NULL, "getproc: t_ucrt.dll exports t_getproc");
+    if (!t_getproc) return;
+    void *m = exe_getproc("msvcrt.dll", "malloc"), *f = exe_getproc("msvcrt.dll", "free");
+    CHECK(m && m != real_malloc_of("msvcrt.dll"), "getproc: msvcrt malloc is the wrapper");
+    void *um = t_getproc("ucrtbase.dll", "malloc"), *uf = t_getproc("ucrtbase.dll", "free");
+    CHECK(um && um != real_malloc_of("ucrtbase.dll"), "getproc: ucrtbase malloc (from a DLL)");
+    CHECK(exe_getproc("msvcrt.dll", "strlen") == real_fn_of("msvcrt.dll", "strlen"),
+          "getproc: other names are untouched");
+    CHECK(exe_getproc("kernel32.dll", "GetTickCount") == real_fn_of("kernel32.dll", "GetTickCount"),
+          "getproc: other modules are untouched");
+    if (!m || !f || !um || !uf) return;
+    void *(*mf)(size_t), *(*umf)(size_t);
+    void (*ff)(void *), (*uff)(void *);
+    memcpy(&mf, &m, sizeof m);
+    memcpy(&ff, &f, sizeof f);
+    memcpy(&umf, &um, sizeof um);
+    memcpy(&uff, &uf, sizeof uf);
+    /* a C runtime no module imports from yet: registered on the lookup
+     * (Wine ships msvcr120.dll; a Windows machine may not have it) */
+    HMODULE old_crt = LoadLibraryA("msvcr120.dll");
+    if (old_crt) {
+        void *om = exe_getproc("msvcr120.dll", "malloc"), *of = exe_getproc("msvcr120.dll", "free");
+        CHECK(om && om != real_malloc_of("msvcr120.dll") && om != m,
+              "getproc: msvcr120 malloc is a wrapper of its own");
+        if (om && of) {
+            void *(*omf)(size_t);
+            void (*off)(void *);
+            memcpy(&omf, &om, sizeof om);
+            memcpy(&off, &of, sizeof of);
+            mark();
+            off(omf(777));
+            CHECK_COUNT("getproc msvcr120", HL_HOOK_MALLOC, 1, 777);
+            CHECK_COUNT("getproc msvcr120", HL_HOOK_FREE, 1, 777);
+        }
+    } else {
+        printf(
+            "note: no msvcr120.dll here; the registration through GetProcAddress is not tested\n");
+    }
+    mark();
+    void *a = mf(1234), *b = umf(4321);
+    CHECK_COUNT("getproc", HL_HOOK_MALLOC, 2, 1234 + 4321);
+    ff(a);
+    uff(b);
+    CHECK_COUNT("getproc", HL_HOOK_FREE, 2, 1234 + 4321);
 }
 
 /* ---- threads ------------------------------------------------------------------------ */
@@ -556,6 +626,7 @@ int main(int argc, char **argv) {
         return shm_child((uint32_t)strtoul(argv[2], NULL, 10));
     setvbuf(stdout, NULL, _IONBF, 0);
 
+    plain_GetProcAddress = GetProcAddress; /* this program's import, not yet patched */
     GetModuleFileNameW(NULL, exe_dir, MAX_PATH);
     wchar_t *slash = wcsrchr(exe_dir, L'\\');
     if (slash) *slash = 0;
@@ -611,6 +682,8 @@ int main(int argc, char **argv) {
     FreeLibrary(GetModuleHandleA("t_unload.dll"));
     CHECK(GetModuleHandleA("t_unload.dll") == NULL, "t_unload.dll still loaded");
 
+    test_getprocaddress(GetModuleHandleA("t_ucrt.dll"));
+
     /* ---- threads, Python layer */
     test_threads(&exe_api);
     test_threads(&ucrt_api);
@@ -626,6 +699,8 @@ int main(int argc, char **argv) {
     CHECK(ucrt_api.slot_malloc() == ucrt_slot0, "UCRT DLL slot not restored");
     CHECK(ucrtbase_api.slot_malloc() == ucrtbase_slot0, "ucrtbase DLL slot not restored");
     CHECK(late_api.slot_malloc() == real_malloc_of("msvcrt.dll"), "late DLL slot not restored");
+    CHECK(exe_getproc("msvcrt.dll", "malloc") == real_malloc_of("msvcrt.dll"),
+          "GetProcAddress hands out the real malloc again");
     mark();
     void *p = msvcrt_api.malloc(100);
     msvcrt_api.free(p);
