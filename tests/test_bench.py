@@ -57,3 +57,23 @@ def test_pyperformance_shim_runs_a_benchmark() -> None:
                           env={**os.environ, "PYTHONHASHSEED": "0"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "fannkuch: 1 loops\n"
+
+
+def test_workload_instruction_counts() -> None:
+    """bench/hotpath/workload.py runs (under callgrind, at tiny scales)."""
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed")
+    proc = subprocess.run([sys.executable, str(BENCH / "hotpath" / "workload.py"),
+                           "--workload", "alloc_python", "--scales", "0.001", "0.002"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "heapline run --memory-only" in proc.stdout
+
+
+def test_workloads_take_a_scale() -> None:
+    proc = subprocess.run([sys.executable, str(BENCH / "workloads" / "alloc_python.py"), "0.001"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("alloc_python: ")

@@ -20,40 +20,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchkit import stats  # noqa: E402
+from benchkit.callgrind import per_unit, require_valgrind  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-COLLECTED = re.compile(r"Collected : (\d+)")
 
 PY_LOOP = "n = {n}\nfor i in range(n):\n    b = bytes(40)\n"
 PY_INPROCESS = "import heapline\nheapline.start(cpu=False)\n" + PY_LOOP + "heapline.stop()\n"
-
-
-def instructions(argv: list[str], env: dict[str, str] | None = None) -> int:
-    """Instructions of the last process image callgrind saw (exec'd children included)."""
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-           "--trace-children=yes", *argv]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    counts = COLLECTED.findall(proc.stderr)
-    if proc.returncode != 0 or not counts:
-        raise SystemExit(f"error: {' '.join(argv)} failed under callgrind:\n{proc.stderr[-2000:]}")
-    return int(counts[-1])
-
-
-def per_iteration(make: Callable[[int], tuple[list[str], dict[str, str] | None]],
-                  n1: int, n2: int) -> float:
-    a = instructions(*make(n1))
-    b = instructions(*make(n2))
-    return (b - a) / (n2 - n1)
 
 
 def main() -> int:
@@ -64,8 +43,7 @@ def main() -> int:
     p.add_argument("--size", type=int, default=64, help="bytes per native malloc (default 64)")
     p.add_argument("--markdown", action="store_true")
     ns = p.parse_args()
-    if shutil.which("valgrind") is None:
-        raise SystemExit("error: valgrind is not installed (apt-get install valgrind)")
+    require_valgrind()
     pkg = subprocess.run([ns.python, "-c", "import heapline, os; "
                           "print(os.path.dirname(os.path.abspath(heapline.__file__)))"],
                          capture_output=True, text=True)
@@ -83,10 +61,9 @@ def main() -> int:
         pre = {**env, "LD_PRELOAD": lib}
         n1, n2 = 100_000, 1_100_000
         native = {
-            "plain": per_iteration(lambda n: ([exe, "plain", str(n), str(ns.size)], env), n1, n2),
-            "preload": per_iteration(lambda n: ([exe, "preload", str(n), str(ns.size)], pre),
-                                     n1, n2),
-            "in-process": per_iteration(
+            "plain": per_unit(lambda n: ([exe, "plain", str(n), str(ns.size)], env), n1, n2),
+            "preload": per_unit(lambda n: ([exe, "preload", str(n), str(ns.size)], pre), n1, n2),
+            "in-process": per_unit(
                 lambda n: ([exe, "inprocess", str(n), str(ns.size), lib], env), n1, n2),
         }
         base = native["plain"]
@@ -98,18 +75,18 @@ def main() -> int:
         inproc = os.path.join(tmp, "loop_inprocess.py")
         m1, m2 = 20_000, 220_000
 
-        def write(path: str, text: str, n: int) -> str:
-            Path(path).write_text(text.format(n=n))
+        def write(path: str, text: str, n: float) -> str:
+            Path(path).write_text(text.format(n=int(n)))
             return path
 
         py = {
-            "plain": per_iteration(
+            "plain": per_unit(
                 lambda n: ([ns.python, write(script, PY_LOOP, n)], env), m1, m2),
-            "preload (heapline run --memory-only)": per_iteration(
+            "preload (heapline run --memory-only)": per_unit(
                 lambda n: ([ns.python, "-m", "heapline", "run", "--no-report", "--memory-only",
                             "-o", os.path.join(tmp, "p.json"), write(script, PY_LOOP, n)], env),
                 m1, m2),
-            "in-process (heapline.start)": per_iteration(
+            "in-process (heapline.start)": per_unit(
                 lambda n: ([ns.python, write(inproc, PY_INPROCESS, n)], env), m1, m2),
         }
         base = py["plain"]

@@ -55,4 +55,7 @@ def main(n: int = 230_000) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    # an optional scale multiplies the iterations (bench/hotpath/workload.py)
+    main(max(1, round(230_000 * float(sys.argv[1]))) if len(sys.argv) > 1 else 230_000)

@@ -48,11 +48,19 @@ def large(rng: np.random.Generator, rounds: int) -> float:
     return acc
 
 
-def main() -> None:
+def main(scale: float = 1.0) -> None:
+    """`scale` multiplies every round count (bench/hotpath/workload.py runs
+    short versions under callgrind)."""
     rng = np.random.default_rng(12345)
-    total = small(rng, 20_000) + medium(rng, 1_000) + large(rng, 12)
+
+    def rounds(n: int) -> int:
+        return max(1, round(n * scale))
+
+    total = small(rng, rounds(20_000)) + medium(rng, rounds(1_000)) + large(rng, rounds(12))
     print(f"numpy_work: {total:.6e}")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 1.0)
