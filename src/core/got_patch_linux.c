@@ -173,15 +173,21 @@ static void visit_relocs(const module_info *m, const void *rel, size_t size, int
     }
 }
 
+/* Points `slot` at `hook`, recording its old value in list[*n] (cap entries). */
+static void patch_into(patched_slot *list, size_t *n, size_t cap, const module_info *m,
+                       uintptr_t *slot, void *hook) {
+    uintptr_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (old == (uintptr_t)hook || *n >= cap) return;
+    list[*n].slot = slot;
+    list[*n].old = old;
+    list[*n].module = m->base;
+    ++*n;
+    write_slot(slot, (uintptr_t)hook, in_relro(m, (uintptr_t)slot));
+}
+
 static void patch_slot(const module_info *m, uintptr_t *slot, void *hook, void *ctx) {
     (void)ctx;
-    uintptr_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (old == (uintptr_t)hook || nslots >= MAX_SLOTS) return;
-    slots[nslots].slot = slot;
-    slots[nslots].old = old;
-    slots[nslots].module = m->base;
-    nslots++;
-    write_slot(slot, (uintptr_t)hook, in_relro(m, (uintptr_t)slot));
+    patch_into(slots, &nslots, MAX_SLOTS, m, slot, hook);
 }
 
 /* _exit slots patched for the exit hook alone (hl_got_patch_exit), when the
@@ -193,14 +199,8 @@ static int exit_patching; /* hl_got_patch_exit(1) was called last */
 
 static void patch_exit_slot(const module_info *m, uintptr_t *slot, void *hook, void *ctx) {
     (void)ctx;
-    if (hook != (void *)hl_hook_exit) return;
-    uintptr_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (old == (uintptr_t)hook || nexit_slots >= MAX_EXIT_SLOTS) return;
-    exit_slots[nexit_slots].slot = slot;
-    exit_slots[nexit_slots].old = old;
-    exit_slots[nexit_slots].module = m->base;
-    nexit_slots++;
-    write_slot(slot, (uintptr_t)hook, in_relro(m, (uintptr_t)slot));
+    if (hook == (void *)hl_hook_exit)
+        patch_into(exit_slots, &nexit_slots, MAX_EXIT_SLOTS, m, slot, hook);
 }
 
 static void visit_module(const module_info *m, slot_visit visit, void *ctx) {
