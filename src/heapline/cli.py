@@ -80,7 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a Python program under the profiler",
         usage=f"{PROG} run [options] (script.py | -m module) [args ...]",
     )
-    run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     run.add_argument("-o", "--json", dest="json_path", metavar="FILE",
                      help="write the profile document (JSON) to FILE")
     run.add_argument("--no-report", dest="report", action="store_false",
@@ -109,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the program in this interpreter and patch the loaded modules' "
                           "imports, instead of restarting Python with the core preloaded "
                           "(always so on Windows)")
-    run.add_argument("target", nargs=argparse.REMAINDER, metavar="script.py [args ...]")
+    # (-m is not an argparse option: main() hands "-m module args..." to this
+    # positional whole, see _split_module_target)
+    run.add_argument("target", nargs=argparse.REMAINDER, metavar="script.py [args ...]",
+                     help="the script and its arguments; or -m MODULE and its arguments, as "
+                          "with python -m")
 
     show = sub.add_parser("show", help="print the report of a saved profile (JSON)")
     show.add_argument("profile", metavar="FILE")
@@ -166,23 +169,19 @@ def _check_output(path: str) -> str:
 
 def options_from_args(ns: argparse.Namespace) -> Options:
     target: list[str] = list(ns.target)
-    if ns.module:
-        _check_module(ns.module)
-        name, is_module, args = ns.module, True, target
+    if target and target[0] == "--":
+        target = target[1:]
+    if not target:
+        raise UsageError("run: give a script to run (heapline run prog.py) or -m module")
+    if target[0].startswith("-m"):
+        if target[0] != "-m":  # -mNAME, as python accepts
+            target = ["-m", target[0][2:], *target[1:]]
+        if len(target) < 2:
+            raise UsageError("run: -m needs a module name")
+        _check_module(target[1])
+        name, is_module, args = target[1], True, target[2:]
     else:
-        if target and target[0] == "--":
-            target = target[1:]
-        if not target:
-            raise UsageError("run: give a script to run (heapline run prog.py) or -m module")
-        if target[0] == "-m" or target[0].startswith("-m"):
-            if target[0] != "-m":  # -mNAME, as python accepts
-                target = ["-m", target[0][2:], *target[1:]]
-            if len(target) < 2:
-                raise UsageError("run: -m needs a module name")
-            _check_module(target[1])
-            name, is_module, args = target[1], True, target[2:]
-        else:
-            name, is_module, args = _check_script(target[0]), False, target[1:]
+        name, is_module, args = _check_script(target[0]), False, target[1:]
     only = [s for s in ns.profile_only.split(",") if s]
     return Options(
         target=name,
@@ -267,7 +266,7 @@ def _split_module_target(argv: list[str]) -> list[str]:
         word = argv[i]
         if word == "--" or not word.startswith("-") or word == "-":
             return argv  # the script (or an explicit end of options)
-        if word == "-m" or (word.startswith("-m") and not word.startswith("--")):
+        if word.startswith("-m"):
             return [*argv[:i], "--", *argv[i:]]
         if word in _RUN_VALUE_OPTIONS:
             i += 1
