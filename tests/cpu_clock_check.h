@@ -14,6 +14,16 @@ static void spin_for(double seconds) {
         x += 1.0;
 }
 
+/* hl_cpu_thread_read of a live thread, no earlier than the separate readings
+ * taken before it. */
+static void check_thread_read(unsigned long tid, int64_t cpu_before, int64_t busy_before) {
+    int64_t cpu = -1, busy = -1;
+    hl_cpu_thread_read(tid, &cpu, &busy);
+    CHECK(cpu >= cpu_before && busy >= busy_before,
+          "cpu: one reading of both clocks %lld, %lld (before: %lld, %lld)", (long long)cpu,
+          (long long)busy, (long long)cpu_before, (long long)busy_before);
+}
+
 /* `other_ns`: CPU time another thread of the process was seen to use;
  * `mono0`: hl_clock_mono_ns() at least 0.5 s ago. */
 static void check_own_and_process_clocks(int64_t other_ns, int64_t mono0) {

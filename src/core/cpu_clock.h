@@ -30,6 +30,10 @@ HL_EXPORT int64_t hl_cpu_thread_ns(unsigned long tid);
  * once; where cycle counts do not advance, hl_cpu_thread_ns. -1 on error. */
 HL_EXPORT int64_t hl_cpu_thread_busy_ns(unsigned long tid);
 
+/* Both of the above at once, for one reading of a thread (one system call on
+ * POSIX, where they are the same clock; one thread handle on Windows). */
+HL_EXPORT void hl_cpu_thread_read(unsigned long tid, int64_t *cpu_ns, int64_t *busy_ns);
+
 /* The calling thread's own user and system CPU time; 0 on success. */
 HL_EXPORT int hl_cpu_self_times(int64_t *user_ns, int64_t *system_ns);
 

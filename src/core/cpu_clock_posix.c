@@ -39,6 +39,10 @@ int64_t hl_cpu_thread_busy_ns(unsigned long tid) {
     return hl_cpu_thread_ns(tid);
 }
 
+void hl_cpu_thread_read(unsigned long tid, int64_t *cpu_ns, int64_t *busy_ns) {
+    *cpu_ns = *busy_ns = hl_cpu_thread_ns(tid);
+}
+
 int hl_cpu_self_times(int64_t *user_ns, int64_t *system_ns) {
 #ifdef RUSAGE_THREAD
     struct rusage ru;

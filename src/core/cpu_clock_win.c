@@ -69,18 +69,30 @@ static BOOL CALLBACK calibrate(PINIT_ONCE once, PVOID param, PVOID *ctx) {
     return TRUE;
 }
 
-int64_t hl_cpu_thread_busy_ns(unsigned long tid) {
+/* The busy clock of an open thread handle. */
+static int64_t busy_ns(HANDLE h) {
     InitOnceExecuteOnce(&calibrated, calibrate, NULL, NULL);
-    HANDLE h = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)tid);
-    if (!h) return -1;
-    int64_t ns = -1;
     ULONG64 cycles;
     if (cycles_per_ns > 0 && QueryThreadCycleTime(h, &cycles))
-        ns = (int64_t)((double)cycles / cycles_per_ns);
-    else
-        ns = thread_times_ns(h);
+        return (int64_t)((double)cycles / cycles_per_ns);
+    return thread_times_ns(h);
+}
+
+int64_t hl_cpu_thread_busy_ns(unsigned long tid) {
+    HANDLE h = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)tid);
+    if (!h) return -1;
+    int64_t ns = busy_ns(h);
     CloseHandle(h);
     return ns;
+}
+
+void hl_cpu_thread_read(unsigned long tid, int64_t *cpu_ns, int64_t *busy) {
+    HANDLE h = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)tid);
+    *cpu_ns = *busy = -1;
+    if (!h) return;
+    *cpu_ns = thread_times_ns(h);
+    *busy = busy_ns(h);
+    CloseHandle(h);
 }
 
 int hl_cpu_self_times(int64_t *user_ns, int64_t *system_ns) {

@@ -70,8 +70,6 @@ static int64_t last_proc_user_ns, last_proc_sys_ns;
 static int64_t last_main_user_ns, last_main_sys_ns; /* the main thread's own */
 static hl_cpu_totals totals;
 
-#define mono_ns hl_clock_mono_ns
-
 static thread_rec *rec_for(unsigned long tid, int *fresh) {
     thread_rec *free_slot = NULL;
     for (int i = 0; i < MAX_THREADS; i++) {
@@ -97,7 +95,7 @@ static double clamp01(double x) {
 /* Charges every Python thread; the caller holds the GIL. `main_delay_ns`: how
  * long the main thread has been in native code (see main_delay_now). */
 static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wall */
-    int64_t now = mono_ns();
+    int64_t now = hl_clock_mono_ns();
     int64_t elapsed = now - last_sample_ns;
     last_sample_ns = now;
     if (elapsed <= 0) return;
@@ -133,7 +131,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         hl_frame_pos pos;
     } seen[MAX_THREADS];
     int n = 0;
-    int64_t pass_start = mono_ns();
+    int64_t pass_start = hl_clock_mono_ns();
     PyInterpreterState *interp = PyInterpreterState_Main();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts && n < MAX_THREADS;
          ts = PyThreadState_Next(ts)) {
@@ -141,8 +139,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
         if (tid == 0 || tid == timer_tid) continue;
         seen[n].tid = tid;
         seen[n].r = rec_for(tid, &seen[n].fresh);
-        seen[n].cpu = hl_cpu_thread_ns(tid);
-        seen[n].busy = hl_cpu_thread_busy_ns(tid);
+        hl_cpu_thread_read(tid, &seen[n].cpu, &seen[n].busy);
         seen[n].site = (hl_site){HL_FILE_UNATTRIBUTED, 0};
         seen[n].pos = (hl_frame_pos){NULL, NULL};
         seen[n].found = heapline_where_in(ts, &seen[n].site, &seen[n].pos) == HL_WHERE_FOUND;
@@ -152,7 +149,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
      * GIL, a thread whose CPU clock still moves is running without the GIL,
      * i.e. in native code; one waiting for the GIL (it was running Python) or
      * blocked does not move. */
-    while (mono_ns() - pass_start < RUNNING_WINDOW_NS) {
+    while (hl_clock_mono_ns() - pass_start < RUNNING_WINDOW_NS) {
     }
     unsigned long self_tid = (unsigned long)PyThread_get_thread_native_id();
     for (int i = 0; i < n; i++) {
@@ -208,7 +205,7 @@ static void sample_all(int64_t main_delay_ns) { /* CPU ns, or wall ns with --wal
 static int64_t main_delay_now(void) {
     int64_t since = atomic_load(wall_mode ? &sched_ns : &sched_cpu_ns);
     if (since < 0) return 0;
-    int64_t now = wall_mode ? mono_ns() : hl_cpu_thread_busy_ns(main_tid);
+    int64_t now = wall_mode ? hl_clock_mono_ns() : hl_cpu_thread_busy_ns(main_tid);
     return now > since ? now - since : 0;
 }
 
@@ -254,10 +251,10 @@ static void timer_main(void) {
             } else {
                 heapline_wake_main(main_ts);
                 atomic_store(&sched_cpu_ns, hl_cpu_thread_busy_ns(main_tid));
-                atomic_store(&sched_ns, mono_ns());
+                atomic_store(&sched_ns, hl_clock_mono_ns());
             }
         } else if (atomic_load(&sched_ns) >= 0 &&
-                   (double)(mono_ns() - atomic_load(&sched_ns)) > 2e9 * interval_s &&
+                   (double)(hl_clock_mono_ns() - atomic_load(&sched_ns)) > 2e9 * interval_s &&
                    !is_finalizing()) {
             /* the main thread is in one long native call or blocked: sample
              * the other threads from here */
@@ -274,7 +271,7 @@ int hl_cpu_start(double interval, int wall) {
     wall_mode = wall;
     main_tid = (unsigned long)PyThread_get_thread_native_id();
     main_ts = PyThreadState_Get();
-    last_sample_ns = mono_ns();
+    last_sample_ns = hl_clock_mono_ns();
     last_proc_user_ns = last_proc_sys_ns = last_main_user_ns = last_main_sys_ns = 0;
     hl_cpu_process_times(&last_proc_user_ns, &last_proc_sys_ns);
     hl_cpu_self_times(&last_main_user_ns, &last_main_sys_ns);

@@ -63,6 +63,7 @@ static void test_cpu_clocks(void) {
           (long long)t1);
     CHECK(b0 >= 0 && b1 - b0 > 50000000, "cpu: busy clock %lld -> %lld", (long long)b0,
           (long long)b1);
+    check_thread_read(tid, t1, b1);
     atomic_store(&spinner_stop, 1);
     pthread_join(th, NULL);
     /* the kernel lets joiners go a moment before the thread is reaped */
@@ -72,6 +73,9 @@ static void test_cpu_clocks(void) {
         if (!gone) nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
     CHECK(gone, "cpu: a thread that ended reads as -1");
+    int64_t gone_cpu, gone_busy;
+    hl_cpu_thread_read(tid, &gone_cpu, &gone_busy);
+    CHECK(gone_cpu == -1 && gone_busy == -1, "cpu: and so do both its clocks in one reading");
 
     check_own_and_process_clocks(t1 - t0, m0);
 }

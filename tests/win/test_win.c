@@ -578,6 +578,7 @@ static void test_cpu_clock(void) {
           (long long)t1);
     CHECK(b0 >= 0 && b1 - b0 > 50000000, "cpu: busy clock %lld -> %lld", (long long)b0,
           (long long)b1);
+    check_thread_read(tid, t1, b1);
     /* the busy clock is fine-grained where the system counts thread cycles
      * (Windows does; Wine's QueryThreadCycleTime fails, so there it falls
      * back to GetThreadTimes): 1 ms of spinning shows */
@@ -601,6 +602,9 @@ static void test_cpu_clock(void) {
         if (!gone) Sleep(1);
     }
     CHECK(gone, "cpu: a thread that ended reads as -1");
+    int64_t gone_cpu, gone_busy;
+    hl_cpu_thread_read(tid, &gone_cpu, &gone_busy);
+    CHECK(gone_cpu == -1 && gone_busy == -1, "cpu: and so do both its clocks in one reading");
 
     check_own_and_process_clocks(t1 - t0, m0);
 }
