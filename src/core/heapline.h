@@ -180,8 +180,10 @@ HL_EXPORT void hl_pyarena_wrap(const hl_pyarena *prev, hl_pyarena *hook);
  * (preloaded, or import slots patched by hl_inprocess_start). */
 HL_EXPORT int hl_native_hooks_active(void);
 
-/* Called by the _exit hook (preload mode) before the process ends, so that
- * os._exit() still writes the profile; runs only in the process that set it. */
+/* Called by the _exit hook before the process ends, so that os._exit() still
+ * writes the profile; runs only in the process that set it. Preloaded, every
+ * _exit comes to the hook; otherwise setting it patches the loaded modules'
+ * _exit imports (GOT on Linux, IAT on Windows) and clearing it restores them. */
 typedef void (*hl_exit_fn)(int status);
 HL_EXPORT void hl_set_exit_hook(hl_exit_fn fn);
 

@@ -41,15 +41,19 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     return h | 1; /* 0 marks an empty slot */
 }
 
-/* File names compare byte for byte, except on Windows, where they ignore
- * (ASCII) case and a slash matches a backslash: C:\Python311\Lib is c:/python311/lib. */
+#ifdef _WIN32
+/* Windows file names ignore (ASCII) case, and a slash is a backslash. */
+static char path_fold(char c) {
+    return c == '/' ? '\\' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+#endif
+
+/* File names compare byte for byte, except on Windows (path_fold):
+ * C:\Python311\Lib is c:/python311/lib there. */
 static int same_bytes(const char *a, const char *b, size_t m) {
 #ifdef _WIN32
-    for (size_t i = 0; i < m; i++) {
-        char x = a[i] == '/' ? '\\' : (a[i] >= 'A' && a[i] <= 'Z') ? (char)(a[i] + 32) : a[i];
-        char y = b[i] == '/' ? '\\' : (b[i] >= 'A' && b[i] <= 'Z') ? (char)(b[i] + 32) : b[i];
-        if (x != y) return 0;
-    }
+    for (size_t i = 0; i < m; i++)
+        if (path_fold(a[i]) != path_fold(b[i])) return 0;
     return 1;
 #else
     return memcmp(a, b, m) == 0;

@@ -313,8 +313,8 @@ static PyMethodDef methods[] = {
      "cpu_start(interval_s, wall): start the CPU sampling thread (main thread only)."},
     {"cpu_stop", cpu_stop, METH_NOARGS, "Stop CPU sampling and charge the last interval."},
     {"set_exit_callback", set_exit_callback, METH_O,
-     "Call this (no arguments) when the process ends through _exit (os._exit), "
-     "preload mode; None to clear."},
+     "Call this (no arguments) when the process ends through _exit (os._exit); "
+     "None to clear."},
     {"counters", counters, METH_NOARGS, "Exact per-hook {name: (calls, bytes)}."},
     {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
     {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},
