@@ -14,16 +14,8 @@ cd "$root"
 out="$root/build/test-all"
 mkdir -p "$out"
 
-find_python() { # prints the path of python$1, or nothing
-    local v="$1" p
-    for p in "$(command -v "python$v" 2>/dev/null || true)" \
-             "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v"; do
-        if [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import sys' >/dev/null 2>&1; then
-            echo "$p"
-            return
-        fi
-    done
-}
+# shellcheck source=tests/find_python.sh
+source "$root/tests/find_python.sh"
 
 versions="${HEAPLINE_PYTHONS:-3.11 3.12 3.13}"
 declare -A interpreter

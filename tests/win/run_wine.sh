@@ -53,15 +53,12 @@ timeout 60 wineserver -k >/dev/null 2>&1 || true
 # The Python extension for Windows, against each CPython's headers found here
 # (compiled and linked only: tests/win/check_ext_build.sh says why).
 echo "== Python extension for Windows: build check =="
+# shellcheck source=tests/find_python.sh
+source "$root/tests/find_python.sh"
 pythons=()
 for v in 3.11 3.12 3.13; do
-    for p in "$(command -v "python$v" 2>/dev/null || true)" \
-             "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v"; do
-        if [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import sysconfig' >/dev/null 2>&1; then
-            pythons+=("$p")
-            break
-        fi
-    done
+    p="$(find_python "$v")"
+    if [ -n "$p" ]; then pythons+=("$p"); fi
 done
 if [ ${#pythons[@]} = 0 ]; then
     echo "no CPython 3.11-3.13 found: build check skipped"
