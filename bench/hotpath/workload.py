@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchkit import stats  # noqa: E402
-from benchkit.callgrind import Run, instructions, per_unit, require_valgrind  # noqa: E402
+from benchkit.callgrind import instructions, require_valgrind  # noqa: E402
 
 WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
 #: What each workload imports, for the start-up-only runs.
@@ -63,13 +63,11 @@ def main() -> int:
             "heapline run --memory-only": [ns.python, "-m", "heapline", "run", "--no-report",
                                            "--memory-only", "-o", out],
         }
-        work: dict[str, float] = {}
+        work: dict[str, int] = {}
         start: dict[str, int] = {}
         for name, prefix in setups.items():
-            def make(scale: float, prefix: list[str] = prefix) -> Run:
-                return [*prefix, script, str(scale)], env
-
-            work[name] = per_unit(make, a, b) * (b - a)
+            work[name] = (instructions([*prefix, script, str(b)], env)
+                          - instructions([*prefix, script, str(a)], env))
             start[name] = instructions([*prefix, starter], env)
         base_work, base_start = work["unprofiled"], start["unprofiled"]
         for name in setups:
