@@ -14,14 +14,24 @@ static void spin_for(double seconds) {
         x += 1.0;
 }
 
-/* hl_cpu_thread_read of a live thread, no earlier than the separate readings
- * taken before it. */
-static void check_thread_read(unsigned long tid, int64_t cpu_before, int64_t busy_before) {
+/* The clocks of another thread, `tid`, which spins while this one calls
+ * pause() (about 0.3 s asleep): read by id, they advance by more than 50 ms;
+ * one hl_cpu_thread_read is no earlier than the separate readings. Returns
+ * the CPU time the thread was seen to use. */
+static int64_t check_spinning_thread(unsigned long tid, void (*pause)(void)) {
+    int64_t t0 = hl_cpu_thread_ns(tid), b0 = hl_cpu_thread_busy_ns(tid);
+    pause();
+    int64_t t1 = hl_cpu_thread_ns(tid), b1 = hl_cpu_thread_busy_ns(tid);
+    CHECK(t0 >= 0 && t1 - t0 > 50000000, "cpu: spinning thread %lld -> %lld ns", (long long)t0,
+          (long long)t1);
+    CHECK(b0 >= 0 && b1 - b0 > 50000000, "cpu: busy clock %lld -> %lld", (long long)b0,
+          (long long)b1);
     int64_t cpu = -1, busy = -1;
     hl_cpu_thread_read(tid, &cpu, &busy);
-    CHECK(cpu >= cpu_before && busy >= busy_before,
+    CHECK(cpu >= t1 && busy >= b1,
           "cpu: one reading of both clocks %lld, %lld (before: %lld, %lld)", (long long)cpu,
-          (long long)busy, (long long)cpu_before, (long long)busy_before);
+          (long long)busy, (long long)t1, (long long)b1);
+    return t1 - t0;
 }
 
 /* `other_ns`: CPU time another thread of the process was seen to use;

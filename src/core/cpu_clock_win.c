@@ -33,12 +33,17 @@ static int64_t thread_times_ns(HANDLE h) {
     return filetime_ns(&kernel) + filetime_ns(&user);
 }
 
-int64_t hl_cpu_thread_ns(unsigned long tid) {
+/* `clock` of the thread `tid`, opened for the reading; -1 if it is gone. */
+static int64_t read_thread(unsigned long tid, int64_t (*clock)(HANDLE)) {
     HANDLE h = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)tid);
     if (!h) return -1;
-    int64_t ns = thread_times_ns(h);
+    int64_t ns = clock(h);
     CloseHandle(h);
     return ns;
+}
+
+int64_t hl_cpu_thread_ns(unsigned long tid) {
+    return read_thread(tid, thread_times_ns);
 }
 
 /* Cycles per ns of the cycle counter behind QueryThreadCycleTime; 0 = cycle
@@ -79,11 +84,7 @@ static int64_t busy_ns(HANDLE h) {
 }
 
 int64_t hl_cpu_thread_busy_ns(unsigned long tid) {
-    HANDLE h = OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)tid);
-    if (!h) return -1;
-    int64_t ns = busy_ns(h);
-    CloseHandle(h);
-    return ns;
+    return read_thread(tid, busy_ns);
 }
 
 void hl_cpu_thread_read(unsigned long tid, int64_t *cpu_ns, int64_t *busy) {
