@@ -59,9 +59,12 @@ class Profiled:
 
 
 def plain_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for child processes: no inherited profiler settings."""
+    """The environment for child processes: no inherited profiler settings, and
+    no VIRTUAL_ENV of the shell that started the tests (IPython would put that
+    environment's packages on sys.path, outside the tested interpreter's)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("LD_PRELOAD", "HEAPLINE_OPTIONS", "PYTHONPATH", "PYTHONSTARTUP")}
+           if k not in ("LD_PRELOAD", "HEAPLINE_OPTIONS", "PYTHONPATH", "PYTHONSTARTUP",
+                        "VIRTUAL_ENV")}
     env["PYTHONHASHSEED"] = "0"
     for var in ("PYTHONUNBUFFERED", "FORCE_COLOR", "PYTHON_COLORS", "COLUMNS"):
         env.pop(var, None)

@@ -6,7 +6,6 @@ test runner."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from conftest import plain_env
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux backend")
 
 PROGRAMS = Path(__file__).parent / "programs"
@@ -22,10 +23,8 @@ MiB = 2**20
 
 
 def run_py(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=timeout)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                          env=plain_env({"OPENBLAS_NUM_THREADS": "1"}), cwd=cwd, timeout=timeout)
 
 
 def marked_line(path: Path, mark: str) -> int:
