@@ -151,15 +151,29 @@ def test_wall_mode_shows_sleep(tmp_path: Path, truth: dict[str, dict[str, float]
 
 
 def test_threads_get_their_share(tmp_path: Path) -> None:
-    alone, runs = [], []
-    for _ in range(3):  # alternating, so both sides see the same machine load
-        alone.append(shares(json.loads(plain("cpu_threads.py", "--truth").stdout)))
-        fns = functions(profiled(tmp_path, "cpu_threads.py", "--cpu-only"), "cpu_threads.py")
-        runs.append(shares({name: cpu_of(fns.get(name)) for name in alone[0]}))
-    for name in alone[0]:
-        got = sorted(r[name] for r in runs)[1]
-        want = sorted(a[name] for a in alone)[1]
-        assert abs(got - want) <= 0.10, f"{name}: {got:.3f} vs {want:.3f}"
+    """Each worker thread's CPU time, against the time that thread measured
+    for itself in the same run (so the machine's load, which moves one
+    function's time by 20% between runs here, cancels out): its share of the
+    two, and its seconds, within 5% and the CPU a thread may spend after its
+    last sample (cut at 3 intervals); medians of three runs."""
+    share_errors: dict[str, list[float]] = {}
+    time_errors: dict[str, list[float]] = {}
+    for _ in range(3):
+        proc = subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o",
+                               str(tmp_path / "p.json"), "--cpu-only",
+                               str(PROGRAMS / "cpu_threads.py"), "--truth"],
+                              env=ENV, capture_output=True, text=True, timeout=300, check=True)
+        want = json.loads(proc.stdout)
+        doc = json.loads((tmp_path / "p.json").read_text())
+        fns = functions(doc, "cpu_threads.py")
+        got = {name: cpu_of(fns.get(name)) for name in want}
+        for name in want:
+            share_errors.setdefault(name, []).append(shares(got)[name] - shares(want)[name])
+            slack = 0.05 * want[name] + 3 * doc["cpu"]["interval_s"]
+            time_errors.setdefault(name, []).append(abs(got[name] - want[name]) / slack)
+    for name in share_errors:
+        assert abs(sorted(share_errors[name])[1]) <= 0.05, f"{name}: {share_errors[name]}"
+        assert sorted(time_errors[name])[1] <= 1.0, f"{name}: {time_errors[name]}"
 
 
 @pytest.mark.parametrize("mode", [[], ["--cpu-only"], ["--wall"]])
