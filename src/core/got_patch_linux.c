@@ -94,8 +94,14 @@ typedef struct {
     uintptr_t module; /* base address of the module that owns the slot */
 } patched_slot;
 
-static patched_slot slots[MAX_SLOTS];
-static size_t nslots;
+/* The slots a walk patched, to write back later (cap entries). */
+typedef struct {
+    patched_slot *v;
+    size_t n, cap;
+} slot_list;
+
+static patched_slot alloc_slot_store[MAX_SLOTS];
+static slot_list alloc_slots = {alloc_slot_store, 0, MAX_SLOTS};
 static uintptr_t scanned[MAX_MODULES]; /* module bases already patched */
 static size_t nscanned;
 static pthread_mutex_t patch_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -173,34 +179,32 @@ static void visit_relocs(const module_info *m, const void *rel, size_t size, int
     }
 }
 
-/* Points `slot` at `hook`, recording its old value in list[*n] (cap entries). */
-static void patch_into(patched_slot *list, size_t *n, size_t cap, const module_info *m,
-                       uintptr_t *slot, void *hook) {
+/* Points `slot` at `hook`, recording its old value in `list`. */
+static void patch_into(slot_list *list, const module_info *m, uintptr_t *slot, void *hook) {
     uintptr_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (old == (uintptr_t)hook || *n >= cap) return;
-    list[*n].slot = slot;
-    list[*n].old = old;
-    list[*n].module = m->base;
-    ++*n;
+    if (old == (uintptr_t)hook || list->n >= list->cap) return;
+    list->v[list->n].slot = slot;
+    list->v[list->n].old = old;
+    list->v[list->n].module = m->base;
+    list->n++;
     write_slot(slot, (uintptr_t)hook, in_relro(m, (uintptr_t)slot));
 }
 
 static void patch_slot(const module_info *m, uintptr_t *slot, void *hook, void *ctx) {
     (void)ctx;
-    patch_into(slots, &nslots, MAX_SLOTS, m, slot, hook);
+    patch_into(&alloc_slots, m, slot, hook);
 }
 
 /* _exit slots patched for the exit hook alone (hl_got_patch_exit), when the
  * allocator hooks are off: os._exit must write the profile of CPU-only runs. */
 #define MAX_EXIT_SLOTS 64
-static patched_slot exit_slots[MAX_EXIT_SLOTS];
-static size_t nexit_slots;
+static patched_slot exit_slot_store[MAX_EXIT_SLOTS];
+static slot_list exit_slots = {exit_slot_store, 0, MAX_EXIT_SLOTS};
 static int exit_patching; /* hl_got_patch_exit(1) was called last */
 
 static void patch_exit_slot(const module_info *m, uintptr_t *slot, void *hook, void *ctx) {
     (void)ctx;
-    if (hook == (void *)hl_hook_exit)
-        patch_into(exit_slots, &nexit_slots, MAX_EXIT_SLOTS, m, slot, hook);
+    if (hook == (void *)hl_hook_exit) patch_into(&exit_slots, m, slot, hook);
 }
 
 static void visit_module(const module_info *m, slot_visit visit, void *ctx) {
@@ -377,11 +381,6 @@ static void *hooked_dlopen(const char *file, int mode) {
 }
 
 /* ---- start / stop ------------------------------------------------------------- */
-typedef struct {
-    patched_slot *v;
-    size_t n;
-} slot_list;
-
 /* data: the slot_list to write back */
 static int restore_cb(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
@@ -394,6 +393,13 @@ static int restore_cb(struct dl_phdr_info *info, size_t size, void *data) {
         s->slot = NULL;
     }
     return 0;
+}
+
+/* Writes back the slots of `list` in the modules still loaded (a dlclose'd
+ * one's slots are gone). */
+static void restore_all(slot_list *list) {
+    dl_iterate_phdr(restore_cb, list);
+    list->n = 0;
 }
 
 static int exit_scan_cb(struct dl_phdr_info *info, size_t size, void *data) {
@@ -420,9 +426,7 @@ void hl_got_patch_exit(int on) {
     if (on) {
         dl_iterate_phdr(exit_scan_cb, NULL);
     } else {
-        slot_list list = {exit_slots, nexit_slots};
-        dl_iterate_phdr(restore_cb, &list);
-        nexit_slots = 0;
+        restore_all(&exit_slots);
     }
     pthread_mutex_unlock(&patch_mu);
 }
@@ -448,10 +452,7 @@ int hl_inprocess_start(void) {
 void hl_inprocess_stop(void) {
     pthread_mutex_lock(&patch_mu);
     if (active) {
-        /* only modules still loaded: a dlclose'd one's slots are gone */
-        slot_list list = {slots, nslots};
-        dl_iterate_phdr(restore_cb, &list);
-        nslots = 0;
+        restore_all(&alloc_slots);
         nscanned = 0;
         active = 0;
         /* the _exit slots that the allocator walk had taken over */
