@@ -1,8 +1,10 @@
-"""CPU profiling against separately timed reference runs.
+"""CPU profiling against the programs' own timings.
 
-The truth for each function is its own thread CPU time (user/system) measured
-by the program running that function alone without heapline, in the same test
-session; heapline's figures are per-function totals from the profile."""
+The truth for each function is its thread's CPU time (user/system) from the
+kernel, measured by the program itself around that function: in the same
+profiled run where the machine's load would move a separate run's figures
+(`--truth` under heapline), or in plain runs for elapsed time, which the load
+does not move. heapline's figures are per-function totals from the profile."""
 
 from __future__ import annotations
 
@@ -26,13 +28,27 @@ def plain(prog: str, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300, check=True)
 
 
-def profiled(tmp_path: Path, prog: str, *opts: str) -> dict[str, Any]:
+def profiled_run(tmp_path: Path, prog: str, *opts: str, args: tuple[str, ...] = ()
+                 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`heapline run *opts prog *args`: the finished process and its profile."""
     out = tmp_path / "p.json"
-    subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o", str(out),
-                    *opts, str(PROGRAMS / prog)], env=ENV, capture_output=True, text=True,
-                   timeout=300, check=True)
+    proc = subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o", str(out),
+                           *opts, str(PROGRAMS / prog), *args], env=ENV, capture_output=True,
+                          text=True, timeout=300, check=True)
     doc: dict[str, Any] = json.loads(out.read_text())
-    return doc
+    return proc, doc
+
+
+def profiled(tmp_path: Path, prog: str, *opts: str) -> dict[str, Any]:
+    return profiled_run(tmp_path, prog, *opts)[1]
+
+
+def self_timed_run(tmp_path: Path, prog: str, *opts: str) -> tuple[dict[str, Any],
+                                                                    dict[str, Any]]:
+    """One profiled run of the program with --truth: the figures it printed for
+    its own functions, and the profile."""
+    proc, doc = profiled_run(tmp_path, prog, *opts, args=("--truth",))
+    return json.loads(proc.stdout), doc
 
 
 def functions(doc: dict[str, Any], prog: str) -> dict[str, dict[str, Any]]:
@@ -89,13 +105,9 @@ def self_timed(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str,
     tmp = tmp_path_factory.mktemp("cpu")
     truths, docs = [], []
     for _ in range(3):
-        out = tmp / "p.json"
-        proc = subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o",
-                               str(out), "--cpu-only", "--cpu-interval", "0.002",
-                               str(PROGRAMS / "cpu_mix.py"), "--truth"],
-                              env=ENV, capture_output=True, text=True, timeout=300, check=True)
-        truths.append(json.loads(proc.stdout))
-        docs.append(json.loads(out.read_text()))
+        truth, doc = self_timed_run(tmp, "cpu_mix.py", "--cpu-only", "--cpu-interval", "0.002")
+        truths.append(truth)
+        docs.append(doc)
     return truths, docs
 
 
@@ -159,16 +171,12 @@ def test_threads_get_their_share(tmp_path: Path) -> None:
     share_errors: dict[str, list[float]] = {}
     time_errors: dict[str, list[float]] = {}
     for _ in range(3):
-        proc = subprocess.run([sys.executable, "-m", "heapline", "run", "--no-report", "-o",
-                               str(tmp_path / "p.json"), "--cpu-only",
-                               str(PROGRAMS / "cpu_threads.py"), "--truth"],
-                              env=ENV, capture_output=True, text=True, timeout=300, check=True)
-        want = json.loads(proc.stdout)
-        doc = json.loads((tmp_path / "p.json").read_text())
+        want, doc = self_timed_run(tmp_path, "cpu_threads.py", "--cpu-only")
         fns = functions(doc, "cpu_threads.py")
         got = {name: cpu_of(fns.get(name)) for name in want}
+        got_share, want_share = shares(got), shares(want)
         for name in want:
-            share_errors.setdefault(name, []).append(shares(got)[name] - shares(want)[name])
+            share_errors.setdefault(name, []).append(got_share[name] - want_share[name])
             slack = 0.05 * want[name] + 3 * doc["cpu"]["interval_s"]
             time_errors.setdefault(name, []).append(abs(got[name] - want[name]) / slack)
     for name in share_errors:
