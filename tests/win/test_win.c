@@ -443,7 +443,6 @@ static void test_shm(void) {
     CHECK(hl_shm_open(&r, pid) != 0, "shm: still open after the publisher closed");
 }
 
-/* ---- CPU clocks --------------------------------------------------------------------------- */
 /* ---- _exit (os._exit) ------------------------------------------------------------------------ */
 /* Child: sets an exit hook that writes the status to `marker`, then ends
  * through `how`'s import of _exit: "exe" (this program's, from msvcrt.dll) or
@@ -555,6 +554,7 @@ static void test_filter_paths(void) {
     hl_set_filter("", "", '\n');
 }
 
+/* ---- CPU clocks --------------------------------------------------------------------------- */
 static volatile LONG spinner_stop;
 
 static DWORD WINAPI spinner(void *arg) {
