@@ -46,7 +46,10 @@ def step(i: int, keep: deque[object]) -> int:
     return total & 0xFFFF
 
 
-def main(n: int = 230_000) -> None:
+ITERATIONS = 230_000
+
+
+def main(n: int = ITERATIONS) -> None:
     keep: deque[object] = deque(maxlen=256)
     acc = 0
     for i in range(n):
@@ -58,4 +61,4 @@ if __name__ == "__main__":
     import sys
 
     # an optional scale multiplies the iterations (bench/hotpath/workload.py)
-    main(max(1, round(230_000 * float(sys.argv[1]))) if len(sys.argv) > 1 else 230_000)
+    main(max(1, round(ITERATIONS * float(sys.argv[1]))) if len(sys.argv) > 1 else ITERATIONS)
