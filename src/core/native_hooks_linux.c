@@ -66,9 +66,13 @@ static int in_boot(const void *p) {
  * the real allocator is glibc's own, the size is read from the chunk's header
  * word instead: the word before the block holds the chunk size with three flag
  * bits, bit 1 meaning mmapped (usable = size - 16), else usable = size - 8.
- * The layout is checked against malloc_usable_size at start-up on blocks of
- * every kind, and any other allocator (ASan's, valgrind's, jemalloc preloaded
- * after heapline) keeps the library call. */
+ * Any other allocator (ASan's, valgrind's, jemalloc preloaded after heapline,
+ * glibc's malloc-debug library) keeps the library call.
+ *
+ * The layout is checked at start-up by asking glibc's malloc_usable_size about
+ * chunks heapline builds itself in a page of its own, never by allocating: a
+ * malloc/free pair of an mmapped size would raise glibc's mmap and trim
+ * thresholds for the rest of the program (tests/test_fidelity.py). */
 static _Atomic int glibc_layout;
 
 static inline size_t header_usable(const void *p) {
@@ -83,6 +87,22 @@ static inline size_t usable(void *p) {
     return malloc_usable_size(p);
 }
 
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
+/* Builds, at the start of `page`, a chunk of `size` bytes with header flag bits
+ * `flags` (1 previous in use, 2 mmapped, 4 not the main arena), followed by a
+ * chunk header that marks it in use, and says whether glibc's idea of its
+ * usable size is header_usable's. */
+static int fake_chunk_agrees(char *page, size_t page_len, size_t size, size_t flags) {
+    size_t *words = (size_t *)page;
+    if (size + 4 * sizeof(size_t) > page_len) return 0;
+    memset(page, 0, size + 4 * sizeof(size_t));
+    words[1] = size | flags;                            /* this chunk's size word */
+    *(size_t *)(page + size + sizeof(size_t)) = 32 | 1; /* next chunk: "previous in use" */
+    void *block = page + 2 * sizeof(size_t);
+    return header_usable(block) == malloc_usable_size(block);
+}
+#endif
+
 static void check_glibc_layout(void *(*ds)(void *, const char *)) {
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
     void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
@@ -94,16 +114,16 @@ static void check_glibc_layout(void *(*ds)(void *, const char *)) {
                ds(libc, "malloc_usable_size") == (void *)&malloc_usable_size;
     dlclose(libc);
     if (!same) return;
-    static const size_t sizes[] = {1, 24, 25, 100, 1000, 5000, 70000, 300000, 5u << 20};
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        void *blocks[3] = {real.malloc(sizes[i]), real.calloc(1, sizes[i]), NULL};
-        if (real.posix_memalign(&blocks[2], 4096, sizes[i]) != 0) blocks[2] = NULL;
-        for (int k = 0; k < 3; k++) {
-            if (!blocks[k]) continue;
-            if (header_usable(blocks[k]) != malloc_usable_size(blocks[k])) same = 0;
-            real.free(blocks[k]);
-        }
-    }
+    const size_t page_len = 2u << 20;
+    char *page =
+        real.mmap(NULL, page_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return;
+    static const size_t sizes[] = {32, 48, 112, 1024, 5008, 70000 & ~(size_t)15, 1u << 20};
+    static const size_t flags[] = {1, 1 | 4, 2, 2 | 1};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+            if (!fake_chunk_agrees(page, page_len, sizes[i], flags[k])) same = 0;
+    real.munmap(page, page_len);
     atomic_store(&glibc_layout, same);
 #else
     (void)ds;
