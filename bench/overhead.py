@@ -256,6 +256,26 @@ def summary_table(results: Results, groups: dict[str, str], labels: dict[str, st
     return verdicts
 
 
+def behaviour_changes(results: Results, labels: dict[str, str]) -> list[str]:
+    """heapline configurations that ran faster than unprofiled beyond the noise:
+    the whole 95% interval of the median wall ratio below 1. A profiler only
+    adds work, so such a run means heapline changed how the program runs (its
+    allocator's state, its environment, its signals)."""
+    found: list[str] = []
+    for name, by_tool in results.items():
+        base = by_tool["unprofiled"]
+        for key, prof in by_tool.items():
+            if not key.startswith("heapline") or timed_out(prof):
+                continue
+            wall = ratios(prof, base, "wall_s")
+            lo, hi = stats.bootstrap_ci(wall)
+            if hi < 1.0:
+                found.append(f"BEHAVIOUR CHANGE: {labels.get(key, key)} ran {name} faster than "
+                             f"unprofiled (median {stats.fmt_ratio(statistics.median(wall))}, "
+                             f"95% CI {lo:.2f}-{hi:.2f}): find out why")
+    return found
+
+
 LEGEND = ("ratio = profiled / unprofiled wall time of the same round (median, min, max over "
           "rounds); a run slower than 30x the unprofiled one (and 60 s) is stopped, counts "
           "as more than the limit ('>'), and is not repeated; 95% CI = bootstrap interval of the median ratio; cpu ratio and peak RSS "
@@ -265,17 +285,21 @@ LEGEND = ("ratio = profiled / unprofiled wall time of the same round (median, mi
 
 
 def summarize(results: Results, groups: dict[str, str], labels: dict[str, str],
-              markdown: bool) -> None:
+              markdown: bool) -> bool:
+    """Prints the tables and verdicts; False when a heapline run changed how
+    the program runs."""
     if not results:
-        return
+        return True
     print()
     workload_table(results, labels, markdown)
     verdicts = summary_table(results, groups, labels, markdown)
+    changes = behaviour_changes(results, labels)
     print()
     print(LEGEND)
     print()
-    for line in verdicts:
+    for line in verdicts + changes:
         print(f"* {line}")
+    return not changes
 
 
 # ---- driving ----------------------------------------------------------------
@@ -357,12 +381,13 @@ def run_all(ns: argparse.Namespace, cmdline: list[str], env: dict[str, str], ver
             write_json(ns, cmdline, started, versions, digest, chosen, results)
 
     labels = {t.key: t.label for t in chosen}
-    summarize(results, {n: WORKLOADS[n].group for n in results}, labels, ns.markdown)
+    unchanged = summarize(results, {n: WORKLOADS[n].group for n in results}, labels,
+                          ns.markdown)
     print(f"\n# load average at end {stats.loadavg()}; total "
           f"{(datetime.datetime.now().astimezone() - started).total_seconds():.0f} s")
     if ns.json_path:
         print(f"# raw measurements written to {ns.json_path}")
-    return 1 if failed else 0
+    return 1 if failed or not unchanged else 0
 
 
 def write_json(ns: argparse.Namespace, cmdline: list[str], started: datetime.datetime,
@@ -407,8 +432,7 @@ def load_json(paths: list[str]) -> tuple[Results, dict[str, str], dict[str, str]
 
 def main_from_json(paths: list[str], markdown: bool) -> int:
     results, groups, labels = load_json(paths)
-    summarize(results, groups, labels, markdown)
-    return 0
+    return 0 if summarize(results, groups, labels, markdown) else 1
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ WORKLOADS: dict[str, Workload] = {
         paper("sympy", 3, "integrate", label="sympy_integrate", needs=("sympy",)),
         Workload("alloc_python", "alloc_python.py", target=1.10),
         Workload("numpy_work", "numpy_work.py", needs=("numpy",), target=1.05),
+        Workload("numpy_temporaries", "numpy_temporaries.py", needs=("numpy",)),
         Workload("cpu_python", "cpu_python.py", target=1.10),
         Workload("threads_mixed", "threads_mixed.py", needs=("numpy",)),
         Workload("startup", "startup.py", group="startup", round_factor=5),
