@@ -3,26 +3,63 @@
  * inside allocator hooks, possibly without the GIL, so it takes no lock of
  * Python's, calls nothing that allocates, and only reads frames of its own
  * thread (which no other thread changes). The CPU sampler uses the same walk
- * on other threads' states while it holds the GIL. Frame internals differ in every
- * CPython version: each version has its own small `current_frame`/`frame_*`
- * functions below; the walk itself is shared.
+ * on other threads' states while it holds the GIL.
+ *
+ * Frame internals differ in every CPython version, and all this file knows of
+ * them is in the small `current_frame`/`frame_*` functions of each version
+ * below; the walk itself is shared. Where a version's public "unstable" API
+ * does the job as cheaply (the line of a frame, since 3.12) it is used. The
+ * module checks this knowledge against the running interpreter when it loads
+ * (heapline_check_walk: the raw walk must find the same code objects and
+ * lines as the public frame API), and refuses to load when they differ.
  */
 #define Py_BUILD_CORE_MODULE 1
 #include <Python.h>
+/* CPython's internal headers are not written for -Wextra -Werror */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_interpframe.h"
+#else
 #include "internal/pycore_frame.h"
+#endif
 #if PY_VERSION_HEX < 0x030D0000
 #include "internal/pycore_interp.h"
 #endif
+#pragma GCC diagnostic pop
 
 #include "frame_walk.h"
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030E0000
-#error "heapline supports CPython 3.11, 3.12 and 3.13"
+#include <stdio.h>
+
+#ifdef Py_GIL_DISABLED
+#error "heapline does not support free-threaded CPython builds (Py_GIL_DISABLED)"
+#endif
+#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x03100000
+#error "heapline supports CPython 3.11 to 3.15"
 #endif
 
 typedef struct _PyInterpreterFrame iframe;
 
-#if PY_VERSION_HEX >= 0x030D0000 /* 3.13 */
+#if PY_VERSION_HEX >= 0x030E0000 /* 3.14, 3.15 */
+static iframe *current_frame(PyThreadState *ts) {
+    return ts->current_frame;
+}
+static PyCodeObject *frame_code(iframe *f) {
+    /* entry frames of the eval loop and frames on the C stack hold no code */
+    if (f->owner >= FRAME_OWNED_BY_INTERPRETER) return NULL;
+    PyObject *ex = PyStackRef_AsPyObjectBorrow(f->f_executable);
+    if (ex == NULL || !PyCode_Check(ex) || _PyFrame_IsIncomplete(f)) return NULL;
+    return (PyCodeObject *)ex;
+}
+static int frame_line(iframe *f, PyCodeObject *co) {
+    (void)co;
+    return PyUnstable_InterpreterFrame_GetLine(f);
+}
+static const void *frame_instr(iframe *f) {
+    return f->instr_ptr;
+}
+#elif PY_VERSION_HEX >= 0x030D0000 /* 3.13 */
 static iframe *current_frame(PyThreadState *ts) {
     return ts->current_frame;
 }
@@ -134,6 +171,45 @@ int heapline_where_in(PyThreadState *ts, hl_site *out, hl_frame_pos *pos) {
         return HL_WHERE_FOUND;
     }
     return HL_WHERE_OUTSIDE;
+}
+
+/* How many frames the load-time check compares. */
+#define CHECK_DEPTH 8
+
+int heapline_check_walk(char *why, size_t cap) {
+    PyThreadState *ts = PyThreadState_Get();
+    PyFrameObject *pub = PyThreadState_GetFrame(ts); /* new reference */
+    iframe *f = current_frame(ts);
+    int depth = 0, ok = 1;
+    while (pub != NULL && depth < CHECK_DEPTH && ok) {
+        while (f != NULL && frame_code(f) == NULL)
+            f = f->previous;
+        PyCodeObject *want = PyFrame_GetCode(pub); /* new reference */
+        int want_line = PyFrame_GetLineNumber(pub);
+        if (f == NULL) {
+            snprintf(why, cap, "frame %d is missing from the interpreter's frame chain", depth);
+            ok = 0;
+        } else if (frame_code(f) != want) {
+            snprintf(why, cap, "frame %d holds another code object", depth);
+            ok = 0;
+        } else if (frame_line(f, want) != want_line) {
+            snprintf(why, cap, "frame %d is at line %d, not %d", depth, frame_line(f, want),
+                     want_line);
+            ok = 0;
+        }
+        Py_DECREF(want);
+        PyFrameObject *back = PyFrame_GetBack(pub);
+        Py_DECREF(pub);
+        pub = back;
+        if (f) f = f->previous;
+        depth++;
+    }
+    Py_XDECREF(pub);
+    if (ok && depth == 0) {
+        snprintf(why, cap, "no Python frame to check the frame walk with");
+        ok = 0;
+    }
+    return ok ? 0 : -1;
 }
 
 int heapline_where(hl_site *out) {

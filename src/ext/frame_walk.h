@@ -18,6 +18,11 @@ int heapline_where(hl_site *out);
 /* The same for any thread state; the caller holds the GIL or is that thread. */
 int heapline_where_in(PyThreadState *ts, hl_site *out, hl_frame_pos *pos);
 
+/* Checks, from a call made by Python code, that the raw walk sees the calling
+ * thread's frames as the public frame API does (same code objects and lines).
+ * 0 when it does; else -1 with the first difference in `why`. */
+int heapline_check_walk(char *why, size_t cap);
+
 /* After Py_AddPendingCall from another thread: make the main thread look. */
 void heapline_wake_main(PyThreadState *main_ts);
 

@@ -291,6 +291,14 @@ static PyObject *native_hooks_active(PyObject *self, PyObject *unused) {
     return PyBool_FromLong(hl_native_hooks_active());
 }
 
+static PyObject *check_walk(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    char why[160];
+    if (heapline_check_walk(why, sizeof why) == 0) Py_RETURN_NONE;
+    return PyUnicode_FromString(why);
+}
+
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(interval=0, seed=0, only='', exclude='')\n\nSampling interval in bytes, RNG "
@@ -319,6 +327,9 @@ static PyMethodDef methods[] = {
     {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
     {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},
     {"now_s", now_s, METH_NOARGS, "The core's clock (seconds), which timeline times use."},
+    {"check_walk", check_walk, METH_NOARGS,
+     "None when the frame walk sees the caller's frames as the frame API does; "
+     "else the first difference (tests; the module runs it when it loads)."},
     {"native_hooks_active", native_hooks_active, METH_NOARGS,
      "True when the process's malloc family goes through heapline (preload mode)."},
     {NULL, NULL, 0, NULL},
@@ -337,6 +348,17 @@ static struct PyModuleDef moduledef = {
 };
 
 PyMODINIT_FUNC PyInit__core(void) {
+    /* Lines are read from the interpreter's own frames; a layout this build
+     * does not match would charge bytes and time to wrong lines. */
+    char why[160];
+    if (heapline_check_walk(why, sizeof why) != 0) {
+        PyErr_Format(PyExc_ImportError,
+                     "heapline cannot read the frames of this interpreter (Python %d.%d.%d): "
+                     "%s, so it would charge wrong lines",
+                     (int)(Py_Version >> 24), (int)((Py_Version >> 16) & 0xFF),
+                     (int)((Py_Version >> 8) & 0xFF), why);
+        return NULL;
+    }
     static int forked_handler;
     if (!forked_handler) {
         hl_timer_thread_at_fork_child(hl_cpu_after_fork_child);

@@ -6,6 +6,10 @@ if __name__ == "__main__":
     import sys
 
     del sys.path[0]  # this package's directory; the bootstrap puts the program's first
-    from heapline._bootstrap import main
+    try:
+        from heapline._bootstrap import main
+    except ImportError as e:  # the C core refused this interpreter: one line, not a traceback
+        print(f"heapline: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
 
     main()

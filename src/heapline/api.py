@@ -14,8 +14,13 @@ from collections.abc import Callable
 from contextlib import ContextDecorator
 from typing import IO, Any, TypeVar, overload
 
-from heapline import session as _session
-from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, Options
+from heapline.interpreter import refusal
+
+if refusal():  # before the C core is imported
+    raise ImportError(refusal())
+
+from heapline import session as _session  # noqa: E402
+from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, Options  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 

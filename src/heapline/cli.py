@@ -214,6 +214,11 @@ def _here() -> str:
 
 def run_profiled(opts: Options, in_process: bool) -> NoReturn:
     """Run the target under the profiler; never returns."""
+    from heapline.interpreter import refusal
+
+    why = refusal()
+    if why:
+        raise UsageError(why)
     if in_process or sys.platform == "win32":
         run_in_process(opts)
     if not sys.platform.startswith("linux"):
@@ -223,7 +228,10 @@ def run_profiled(opts: Options, in_process: bool) -> NoReturn:
 
 def run_in_process(opts: Options) -> NoReturn:
     """Run the target in this interpreter, as the preloaded launcher would."""
-    from heapline import _bootstrap
+    try:
+        from heapline import _bootstrap
+    except ImportError as e:  # the C core refused this interpreter
+        raise UsageError(str(e)) from None
 
     # this command's own entry (the directory of the `heapline` script, or the
     # current directory under `python -m heapline`): the bootstrap puts the
