@@ -5,9 +5,12 @@ not change (tests/test_fidelity.py compares them with and without heapline).
   back to the system. glibc trims when the free top exceeds its trim threshold
   (128 KiB until the program frees an mmapped chunk, which raises it to twice
   that chunk's size).
-- mmapped: a 200,000-byte malloc is served by mmap, as it is while the mmap
+- mmapped: three 1 MiB mallocs are served by mmap, as they are while the mmap
   threshold is at its default of 128 KiB (freeing an mmapped chunk raises the
-  threshold to that chunk's size, so this one would come from the heap).
+  threshold to that chunk's size, so these would come from the heap). The
+  size is far above the free top that a trimmed heap keeps (its 128 KiB pad),
+  so the answer depends on the threshold, not on how the heap happens to be
+  laid out.
 
 The blocks are taken with the C library's malloc through ctypes, so the probe
 measures the allocator the program itself would use.
@@ -40,8 +43,9 @@ def main() -> None:
     keepcost = libc.mallinfo2().keepcost
 
     before = libc.mallinfo2().hblks
-    libc.malloc(200_000)  # kept: freeing it would raise the threshold itself
-    mmapped = libc.mallinfo2().hblks == before + 1
+    for _ in range(3):
+        libc.malloc(1 << 20)  # kept: freeing it would raise the threshold itself
+    mmapped = libc.mallinfo2().hblks == before + 3
 
     print(f"trimmed={keepcost < (1 << 20)} mmapped={mmapped}")
     sys.stdout.flush()
