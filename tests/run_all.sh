@@ -2,8 +2,10 @@
 # Runs every test heapline has: the C unit tests of the core (built with UBSan),
 # the Windows backend's C tests (cross-compiled with MinGW-w64, run under Wine;
 # tests/win/run_wine.sh installs both with apt-get when missing), then, for each
-# supported CPython (3.11, 3.12, 3.13) that this machine has, a fresh virtual
+# supported CPython (3.11 to 3.15) that this machine has, a fresh virtual
 # environment with heapline installed from this tree and the Python test suite.
+# CPython 3.14 and 3.15, which this Debian does not package, come from Debian
+# sid through tests/sid_python.sh (installed on first use, then cached).
 # Usage: bash tests/run_all.sh [pytest args...]   (HEAPLINE_SKIP_WINE=1: no Wine)
 #
 # HEAPLINE_PYTHONS="3.11 3.12" limits the versions; HEAPLINE_REQUIRE_ALL=1 makes
@@ -17,7 +19,7 @@ mkdir -p "$out"
 # shellcheck source=tests/find_python.sh
 source "$root/tests/find_python.sh"
 
-versions="${HEAPLINE_PYTHONS:-3.11 3.12 3.13}"
+versions="${HEAPLINE_PYTHONS:-$HEAPLINE_SUPPORTED_PYTHONS}"
 declare -A interpreter
 for v in $versions; do
     interpreter[$v]="$(find_python "$v")"

@@ -56,12 +56,12 @@ echo "== Python extension for Windows: build check =="
 # shellcheck source=tests/find_python.sh
 source "$root/tests/find_python.sh"
 pythons=()
-for v in 3.11 3.12 3.13; do
+for v in $HEAPLINE_SUPPORTED_PYTHONS; do
     p="$(find_python "$v")"
     if [ -n "$p" ]; then pythons+=("$p"); fi
 done
 if [ ${#pythons[@]} = 0 ]; then
-    echo "no CPython 3.11-3.13 found: build check skipped"
+    echo "no supported CPython found: build check skipped"
 else
     bash "$root/tests/win/check_ext_build.sh" "$build" "${pythons[@]}" || status=1
 fi
