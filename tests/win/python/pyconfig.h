@@ -1,4 +1,4 @@
-/* A pyconfig.h for 64-bit Windows CPython (3.11-3.13), used only to compile
+/* A pyconfig.h for 64-bit Windows CPython (3.11-3.15), used only to compile
  * heapline's extension module with MinGW-w64 against this machine's CPython
  * headers (check_ext_build.sh). It states what Windows' own pyconfig.h
  * states about the platform: LLP64 type sizes, Windows threads, and a shared
