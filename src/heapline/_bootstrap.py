@@ -50,44 +50,40 @@ class RunSession(Session):
             # file is the parent's to write
             return
         self.stop()
-        if not (self.opts.json_path or self.opts.report):
-            _core.detach()
-            return
         try:
-            doc = self.document()
+            doc = self._build()
+        finally:
+            _core.detach()
+        if doc is not None:
+            if not at_exit:
+                _flush(sys.stdout)
+            from heapline.output import deliver
+
+            deliver(doc, self.opts)
+        if self.reraise_sigint:
+            self._die_by(signal.SIGINT)
+
+    def _build(self) -> dict[str, Any] | None:
+        """The document to deliver here; None when there is none, or when the
+        supervising `heapline run` process delivers it (the raw data is saved
+        for it then)."""
+        if not (self.opts.json_path or self.opts.report):
+            return None
+        try:
+            if self.opts.result_path:
+                _save_raw(self.raw(), self.opts.result_path)
+                return None
+            return self.document()
         except Exception as e:  # never change how the program ends
             print(f"heapline: error: could not build the profile: {type(e).__name__}: {e}",
                   file=sys.stderr)
-            return
-        finally:
-            _core.detach()
-        if self.opts.json_path:
-            from heapline.document import write_json
-
-            try:
-                write_json(doc, self.opts.json_path)
-            except OSError as e:
-                print(f"heapline: error: could not write {self.opts.json_path}: {e}",
-                      file=sys.stderr)
-        if self.opts.report:
-            try:
-                if not at_exit:
-                    sys.stdout.flush()
-                from heapline.report import render
-                from rich.console import Console
-
-                render(doc, Console(file=sys.stderr, width=None if sys.stderr.isatty() else 120))
-                sys.stderr.flush()
-            except Exception as e:  # the report must never change the exit status
-                print(f"heapline: error: could not print the report: {e}", file=sys.stderr)
-        if self.reraise_sigint:
-            self._die_by(signal.SIGINT)
+            return None
 
     @staticmethod
     def _die_by(signum: int) -> None:
         """End the process by the signal's default action, as it would have."""
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush(sys.stdout)
+        _flush(sys.stderr)
         if sys.platform == "win32":
             # Windows' exit codes for these: STATUS_CONTROL_C_EXIT, as python
             # ends after an uncaught KeyboardInterrupt; 3, the C runtime's
@@ -101,6 +97,27 @@ class RunSession(Session):
         A program that installs its own SIGTERM handler replaces this one."""
         self.finish()
         self._die_by(signum)
+
+
+def _flush(stream: Any) -> None:
+    """Flushes a standard stream, which a signal handler may find in the middle
+    of a write of the program's (a reentrant flush raises) or closed."""
+    try:
+        stream.flush()
+    except (RuntimeError, OSError, ValueError, AttributeError):
+        pass
+
+
+def _save_raw(raw: dict[str, Any], path: str) -> None:
+    """Leaves the session's raw data for the supervising process (marshal: built
+    in, so nothing is imported as the program ends). Written under another name
+    and renamed, so the supervisor never reads half a file."""
+    import marshal
+
+    tmp = path + ".part"
+    with open(tmp, "wb") as f:
+        marshal.dump(raw, f)
+    os.replace(tmp, path)
 
 
 def _trim(tb: TracebackType | None, skip: set[str]) -> TracebackType | None:
@@ -141,12 +158,14 @@ def _run_module(name: str, args: list[str]) -> None:
     runpy._run_module_as_main(name, alter_argv=True)  # type: ignore[attr-defined]
 
 
-def main(opts: Options | None = None) -> None:
-    """Run the target that `opts` (default: the environment) names; returns when
-    the program ends without an exception."""
+def main(opts: Options | None = None, target_words: list[str] | None = None) -> None:
+    """Run the target that `opts` names (default: the options in the environment,
+    with the target from `target_words`, the launcher's command line); returns
+    when the program ends without an exception."""
     if opts is None:
         try:
             opts = Options.from_env()
+            opts.set_target_words(target_words or [])
         except ValueError as e:
             print(f"heapline: error: {e} (start programs with `heapline run`)", file=sys.stderr)
             raise SystemExit(2)

@@ -1,6 +1,8 @@
-"""Started by `heapline run` as `python .../heapline/_launch.py`: a file path,
-not `-c` or `-m`, so no frame of the launch itself looks like user code and the
-current directory cannot shadow the heapline package."""
+"""Started by `heapline run` as `python .../heapline/_launch.py TARGET...`, where
+TARGET... is the program as python's command line would name it (`prog.py
+ARGS` or `-m NAME ARGS`), so that `ps` shows it. A file path, not `-c` or `-m`,
+so no frame of the launch itself looks like user code and the current directory
+cannot shadow the heapline package."""
 
 if __name__ == "__main__":
     import sys
@@ -12,4 +14,4 @@ if __name__ == "__main__":
         print(f"heapline: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
 
-    main()
+    main(target_words=sys.argv[1:])

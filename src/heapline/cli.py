@@ -10,7 +10,7 @@ import os
 import sys
 
 from heapline import __version__
-from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, ENV_VAR, Options
+from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, Options
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def run_profiled(opts: Options, in_process: bool) -> NoReturn:
         run_in_process(opts)
     if not sys.platform.startswith("linux"):
         raise UsageError(f"heapline run is not supported on {sys.platform} yet")
-    exec_preloaded(opts)
+    run_preloaded(opts)
 
 
 def run_in_process(opts: Options) -> NoReturn:
@@ -244,18 +244,12 @@ def run_in_process(opts: Options) -> NoReturn:
     raise SystemExit(0)
 
 
-def exec_preloaded(opts: Options) -> NoReturn:
-    """Replace this process with the interpreter, core preloaded, running the target."""
-    env = dict(os.environ)
-    if opts.memory:  # CPU-only runs need no allocator hooks at all
-        lib = preload_library()
-        old = env.get("LD_PRELOAD", "")
-        env["LD_PRELOAD"] = lib + (":" + old if old else "")
-    env[ENV_VAR] = opts.to_env()
-    argv = [sys.executable, os.path.join(_here(), "_launch.py")]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, argv, env)
+def run_preloaded(opts: Options) -> NoReturn:
+    """Run the target in a new interpreter with the core preloaded (CPU-only runs
+    need no allocator hooks at all); this process writes the profile."""
+    from heapline import supervisor
+
+    supervisor.run(opts, preload_library() if opts.memory else None)
 
 
 #: `heapline run` options that take a value in the next word.

@@ -122,6 +122,13 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
     }
 
 
+def from_raw(raw: dict[str, Any]) -> dict[str, Any]:
+    """The document of a session's raw data (Session.raw)."""
+    return build_document(raw["snap"], program=raw["program"], argv=raw["argv"],
+                          elapsed_s=raw["elapsed_s"], cpu_on=raw["cpu_on"],
+                          memory_on=raw["memory_on"])
+
+
 def write_json(doc: dict[str, Any], path: str) -> None:
     """Writes via a temporary file in the same directory, so a reader never sees
     half; a path that is not a regular file (/dev/null, a FIFO) is written to

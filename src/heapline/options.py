@@ -32,7 +32,14 @@ _DEFAULTS: dict[str, object] = {
     "cpu_interval": DEFAULT_CPU_INTERVAL,
     "wall": False,
     "off": False,  # start with profiling off: the program calls heapline.start()
+    # preload mode: where the profiled process leaves its raw data for the
+    # supervising `heapline run` process, which writes the profile
+    "result_path": None,
 }
+
+#: Carried on the profiled process's command line instead (target_words), so
+#: that `ps` and /proc/PID/cmdline show the program and its arguments.
+_ON_COMMAND_LINE = ("target", "is_module", "args")
 
 
 class Options:
@@ -53,6 +60,7 @@ class Options:
     cpu_interval: float
     wall: bool
     off: bool
+    result_path: str | None
 
     def __init__(self, **values: object) -> None:
         unknown = set(values) - set(_DEFAULTS)
@@ -71,10 +79,24 @@ class Options:
     def __repr__(self) -> str:
         return f"Options({self.as_dict()!r})"
 
+    def target_words(self) -> list[str]:
+        """The target as python's command line says it: `-m NAME ARGS` or `SCRIPT ARGS`."""
+        return ["-m", self.target, *self.args] if self.is_module else [self.target, *self.args]
+
+    def set_target_words(self, words: list[str]) -> None:
+        """The inverse of target_words."""
+        if not words:
+            raise ValueError("no target on the command line")
+        self.is_module = words[0] == "-m" and len(words) > 1
+        rest = words[1:] if self.is_module else words
+        self.target, self.args = rest[0], list(rest[1:])
+
     # Carried in the environment as marshal data in hex: marshal is built in,
     # where json would cost the profiled program's start-up an import of re.
+    # The target travels on the command line (target_words).
     def to_env(self) -> str:
-        return marshal.dumps(self.as_dict()).hex()
+        return marshal.dumps({k: v for k, v in self.as_dict().items()
+                              if k not in _ON_COMMAND_LINE}).hex()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Options:

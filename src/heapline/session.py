@@ -104,10 +104,10 @@ class Session:
         self._elapsed = _core.now_s() - self.t0  # after: every time in the snapshot is earlier
         self.running = False
 
-    def document(self) -> dict[str, Any]:
-        """The profile document of what was collected so far."""
-        from heapline.document import build_document
-
+    def raw(self) -> dict[str, Any]:
+        """What the profile document is built from (document.from_raw): the
+        core's tables as of stop() and this session's facts. Plain data that
+        marshal can carry to the process that writes the profile."""
         snap = dict(self._frozen) if self._frozen is not None else _core.snapshot()
         snap["counters"] = {
             name: (calls - self._counters0.get(name, (0, 0))[0],
@@ -118,9 +118,15 @@ class Session:
         snap["peak_at_s"] = max(0.0, snap["peak_at_s"] - self.t0)
         snap["timeline"] = [(t - self.t0, b) for t, b in snap["timeline"] if t >= self.t0]
         elapsed = self._elapsed if self._frozen is not None else _core.now_s() - self.t0
-        return build_document(snap, program=self.program, argv=self.argv,
-                              elapsed_s=max(0.0, elapsed),
-                              cpu_on=self.opts.cpu, memory_on=self.opts.memory)
+        return {"snap": snap, "program": self.program, "argv": self.argv,
+                "elapsed_s": max(0.0, elapsed), "cpu_on": self.opts.cpu,
+                "memory_on": self.opts.memory}
+
+    def document(self) -> dict[str, Any]:
+        """The profile document of what was collected so far."""
+        from heapline.document import from_raw
+
+        return from_raw(self.raw())
 
 
 #: The session of this process, if any (one at a time).
