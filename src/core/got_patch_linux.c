@@ -3,7 +3,10 @@
  * loaded ELF module that name a malloc-family function, anonymous mmap/munmap,
  * dlsym or dlopen are rewritten to point at this library's hooks, the same
  * functions preload mode uses. Modules loaded later are patched when the
- * dlopen hook returns. hl_inprocess_stop() writes every slot back.
+ * dlopen hook returns. hl_inprocess_stop() writes every slot back. With
+ * another allocator preloaded (jemalloc, ...), a slot still bound to glibc's
+ * own malloc family gets the wrapper for glibc's functions instead
+ * (native_hooks_linux.c, "other allocators").
  *
  * The dlopen hook has to call the real dlopen from here, which hides the
  * caller: glibc resolves a bare library name through the *caller's* RPATH /
@@ -192,7 +195,14 @@ static void patch_into(slot_list *list, const module_info *m, uintptr_t *slot, v
 
 static void patch_slot(const module_info *m, uintptr_t *slot, void *hook, void *ctx) {
     (void)ctx;
-    patch_into(&alloc_slots, m, slot, hook);
+    /* With another allocator preloaded (jemalloc, ...), the hooks call its
+     * functions. A slot that is bound to glibc's own malloc family instead (a
+     * module loaded with RTLD_DEEPBIND finds libc's definitions first) gets the
+     * wrapper that calls glibc's: its blocks, older ones included, stay in
+     * the heap they came from. (A slot not bound yet, lazy binding, gets the
+     * plain hook.) */
+    void *own = hl_libc_own_hook((void *)__atomic_load_n(slot, __ATOMIC_ACQUIRE));
+    patch_into(&alloc_slots, m, slot, own ? own : hook);
 }
 
 /* _exit slots patched for the exit hook alone (hl_got_patch_exit), when the

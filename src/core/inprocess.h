@@ -28,6 +28,11 @@ _Noreturn void hl_hook_exit(int status);
  * module, apart from the allocator hooks; nothing when preloaded. */
 void hl_got_patch_exit(int on);
 
+/* When another allocator is the process's: the wrapper that counts glibc's own
+ * function `fn` (its malloc, free, ...) and calls it; NULL when `fn` is not
+ * one of them. */
+void *hl_libc_own_hook(void *fn);
+
 /* The real dlsym (glibc's), for lookups that must not come back here. */
 void *hl_real_dlsym(void *handle, const char *name);
 /* 1 when this library was preloaded: its definitions are the process's. */

@@ -7,6 +7,13 @@
  * dlsym is wrapped so that code which looks malloc up by handle (ctypes'
  * CDLL("libc.so.6").malloc) also gets the hook. A process that is not Python
  * (a shell started by the program) works unchanged: the hooks only count.
+ *
+ * Another allocator (jemalloc, mimalloc, tcmalloc) may be preloaded after this
+ * library; it is then "the real one", and two more things are handled here:
+ * the mmap/munmap calls it makes for its own memory are not counted (the
+ * blocks were counted by malloc), and glibc's own malloc family, which
+ * dlsym on a libc handle still finds, gets a second set of wrappers that
+ * count its blocks and hand them back to glibc (see "other allocators").
  */
 /* Both mmap and mmap64 are defined below under their own names. */
 #undef _FILE_OFFSET_BITS
@@ -16,7 +23,9 @@
 #include "inprocess.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <string.h>
@@ -39,10 +48,17 @@ typedef struct {
     int (*munmap)(void *, size_t);
     void *(*dlsym)(void *, const char *);
     void (*exit_)(int);
+    size_t (*usable_size)(void *); /* libc_own's only: glibc's malloc_usable_size */
 } real_fns;
 
 static real_fns real;
 static _Atomic int resolved; /* 0 no, 1 resolving, 2 done */
+
+/* glibc's own malloc family when the real one is another allocator's (else
+ * all NULL): a member is set only where glibc's function differs from the real
+ * one. Published by libc_own_set (see "other allocators"). */
+static real_fns libc_own;
+static _Atomic int libc_own_set;
 
 /* Allocations made by dlsym while we look the real functions up come from this
  * static arena and are never freed. */
@@ -103,16 +119,13 @@ static int fake_chunk_agrees(char *page, size_t page_len, size_t size, size_t fl
 }
 #endif
 
-static void check_glibc_layout(void *(*ds)(void *, const char *)) {
+static void check_glibc_layout(void *(*ds)(void *, const char *), void *libc) {
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
-    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-    if (!libc) return;
     int same = ds(libc, "malloc") == (void *)real.malloc && ds(libc, "free") == (void *)real.free &&
                ds(libc, "realloc") == (void *)real.realloc &&
                ds(libc, "calloc") == (void *)real.calloc &&
                ds(libc, "posix_memalign") == (void *)real.posix_memalign &&
                ds(libc, "malloc_usable_size") == (void *)&malloc_usable_size;
-    dlclose(libc);
     if (!same) return;
     const size_t page_len = 2u << 20;
     char *page =
@@ -127,7 +140,125 @@ static void check_glibc_layout(void *(*ds)(void *, const char *)) {
     atomic_store(&glibc_layout, same);
 #else
     (void)ds;
+    (void)libc;
 #endif
+}
+
+/* ---- other allocators ------------------------------------------------------ */
+/* With jemalloc, mimalloc or tcmalloc preloaded after this library, the real
+ * malloc family is theirs, and two things differ from glibc:
+ *
+ * 1. They get their memory with mmap and munmap through the PLT, i.e. through
+ *    the hooks below (glibc's malloc calls its internal mmap, which no hook
+ *    sees). Those mappings hold blocks already counted by malloc, or the
+ *    allocator's own arenas and caches: counting them too doubles every block
+ *    and keeps freed memory "live" as long as the allocator keeps its pages.
+ *    Only the program's own anonymous mappings count (Python's object arenas,
+ *    which libpython maps itself, among them).
+ *
+ *    How an allocator's call is told apart: by the return address, which lies
+ *    in the code of the object that defines the real malloc. That object's
+ *    executable segments are found once, here; the mmap and munmap hooks then
+ *    compare one address (two loads, a subtraction and a compare: nothing on
+ *    the malloc/free fast paths). The alternative, a per-thread "inside
+ *    malloc" flag set and cleared around every real call, would add a store
+ *    and a load to every malloc and free, and still would not cover mappings
+ *    the allocator makes outside a call (a background thread's, or at its
+ *    initialization from its own constructor). The range is not used when the
+ *    real malloc is glibc's (its mmap calls never reach the hooks) or is
+ *    defined by the main program, whose own mappings (a statically linked
+ *    libpython's object arenas) must still count. Any other code in the
+ *    allocator's object is skipped as well; allocators come as libraries of
+ *    their own, so that is only their own code.
+ *
+ * 2. glibc's malloc family is still in the process, a separate heap: dlsym on
+ *    a libc handle (ctypes.CDLL(find_library("c")).malloc) finds glibc's own
+ *    functions, not the real ones. Those get a second set of wrappers (the
+ *    libc_* functions below, like the Windows backend's per-runtime wrappers):
+ *    same accounting, but glibc's function and glibc's malloc_usable_size, so
+ *    the block is counted and goes back to the heap it came from. */
+static _Atomic uintptr_t alloc_code_lo, alloc_code_hi; /* [lo, hi); empty when equal */
+
+static inline int allocator_code(const void *ret) {
+    uintptr_t lo = atomic_load_explicit(&alloc_code_lo, memory_order_relaxed);
+    uintptr_t hi = atomic_load_explicit(&alloc_code_hi, memory_order_relaxed);
+    return (uintptr_t)ret - lo < hi - lo;
+}
+
+typedef struct {
+    uintptr_t base;
+    const char *name;
+    uintptr_t lo, hi;
+} code_range;
+
+static int code_range_cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    code_range *r = data;
+    if (info->dlpi_addr != r->base || info->dlpi_name != r->name) return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (s < r->lo) r->lo = s;
+        if (e > r->hi) r->hi = e;
+    }
+    return 1;
+}
+
+/* Called while resolving, before any hook counts anything (an allocator maps
+ * its first arenas on its first malloc, which may be the dynamic loader's or
+ * this library's own lookups). Neither dladdr1 nor dl_iterate_phdr allocates.
+ * glibc is recognized by the object of _exit, which no allocator defines. */
+static void find_allocator_code(void) {
+    Dl_info info, libc_info;
+    struct link_map *lm = NULL;
+    if (!real.malloc || !real.exit_) return;
+    if (!dladdr1((void *)real.malloc, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm) return;
+    if (!dladdr((void *)real.exit_, &libc_info) || libc_info.dli_fbase == info.dli_fbase) return;
+    if (!lm->l_name || !lm->l_name[0]) return; /* the main program */
+    code_range r = {lm->l_addr, lm->l_name, UINTPTR_MAX, 0};
+    dl_iterate_phdr(code_range_cb, &r);
+    if (r.lo >= r.hi) return;
+    atomic_store(&alloc_code_lo, r.lo);
+    atomic_store(&alloc_code_hi, r.hi);
+}
+
+/* glibc's own functions, where they are not the real ones. */
+static void find_libc_own(void *(*ds)(void *, const char *), void *libc) {
+    real_fns own;
+    memset(&own, 0, sizeof own);
+#define OWN(name)                                                                                  \
+    do {                                                                                           \
+        void *f = ds(libc, #name);                                                                 \
+        if (f != (void *)real.name) *(void **)(&own.name) = f;                                     \
+    } while (0)
+    OWN(malloc);
+    OWN(calloc);
+    OWN(realloc);
+    OWN(free);
+    OWN(posix_memalign);
+    OWN(aligned_alloc);
+    OWN(memalign);
+    OWN(valloc);
+    OWN(pvalloc);
+#undef OWN
+    *(void **)(&own.usable_size) = ds(libc, "malloc_usable_size");
+    /* a block from glibc's heap must be sized and freed by glibc */
+    if (!own.free || !own.usable_size) return;
+    libc_own = own;
+    atomic_store_explicit(&libc_own_set, 1, memory_order_release);
+}
+
+/* Once resolved: glibc's chunk layout when the real malloc is glibc's, its
+ * own functions when it is not. */
+static void inspect_libc(void *(*ds)(void *, const char *)) {
+    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    if (!libc) return;
+    if (ds(libc, "malloc") == (void *)real.malloc)
+        check_glibc_layout(ds, libc);
+    else
+        find_libc_own(ds, libc);
+    dlclose(libc);
 }
 
 static void resolve(void) {
@@ -141,8 +272,16 @@ static void resolve(void) {
         (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
     if (!ds) ds = (void *(*)(void *, const char *))dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
     real_fns r;
+    memset(&r, 0, sizeof r);
     r.dlsym = ds;
-#define LOOK(name) *(void **)(&r.name) = ds(RTLD_NEXT, #name)
+    /* Preloaded, this library comes first in the global scope and the real
+     * functions are the next definitions (RTLD_NEXT). Loaded with dlopen (in
+     * process), RTLD_NEXT would search only this library's own dependencies,
+     * i.e. glibc, even when the process runs on an allocator preloaded; the
+     * process's functions are then the global ones: a block allocated before
+     * heapline.start() must be sized and freed by the allocator that made it. */
+    void *next = ds(RTLD_DEFAULT, "malloc") == (void *)hl_hook_malloc ? RTLD_NEXT : RTLD_DEFAULT;
+#define LOOK(name) *(void **)(&r.name) = ds(next, #name)
     LOOK(malloc);
     LOOK(calloc);
     LOOK(realloc);
@@ -155,10 +294,11 @@ static void resolve(void) {
     LOOK(mmap);
     LOOK(munmap);
 #undef LOOK
-    *(void **)(&r.exit_) = ds(RTLD_NEXT, "_exit");
+    *(void **)(&r.exit_) = ds(next, "_exit");
     real = r;
+    find_allocator_code();
     atomic_store(&resolved, 2);
-    check_glibc_layout(ds);
+    inspect_libc(ds);
 }
 
 /* 1 while this thread is inside resolve() (dlsym allocates). */
@@ -194,55 +334,49 @@ int hl_native_hooks_active(void) {
 }
 
 /* ---- malloc family ------------------------------------------------------ */
-HL_EXPORT void *malloc(size_t n) {
-    if (HL_UNLIKELY(!ready())) return boot_alloc(n);
-    void *p = real.malloc(n);
+/* Each hook's body is written once, for a table of functions `h`: the real
+ * ones (the exported hooks) or glibc's own (the libc_* wrappers, see "other
+ * allocators"). Always inlined with a constant `h`, so the exported hooks
+ * compile to what they would be without the second table. */
+#define HL_BODY static inline __attribute__((always_inline))
+
+HL_BODY size_t block_size(const real_fns *h, void *p) {
+    return h == &real ? usable(p) : h->usable_size(p);
+}
+
+HL_BODY void *counted_malloc(const real_fns *h, size_t n) {
+    void *p = h->malloc(n);
     if (HL_LIKELY(p != NULL)) {
         hl_thread *t = hl_self();
-        hl_fp_add((int64_t)usable(p));
+        hl_fp_add((int64_t)block_size(h, p));
         hl_on_alloc(t, HL_HOOK_MALLOC, p, n, HL_KIND_NATIVE);
     }
     return p;
 }
 
-HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
-    if (HL_UNLIKELY(!ready())) {
-        size_t n;
-        if (__builtin_mul_overflow(nelem, elsize, &n)) return NULL;
-        return boot_alloc(n); /* static storage is already zero */
-    }
-    void *p = real.calloc(nelem, elsize);
+HL_BODY void *counted_calloc(const real_fns *h, size_t nelem, size_t elsize) {
+    void *p = h->calloc(nelem, elsize);
     if (HL_LIKELY(p != NULL)) {
         hl_thread *t = hl_self();
-        hl_fp_add((int64_t)usable(p));
+        hl_fp_add((int64_t)block_size(h, p));
         hl_on_alloc(t, HL_HOOK_CALLOC, p, nelem * elsize, HL_KIND_NATIVE);
     }
     return p;
 }
 
-HL_EXPORT void free(void *p) {
-    if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
-    if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
+HL_BODY void counted_free(const real_fns *h, void *p) {
     hl_thread *t = hl_self();
-    size_t u = usable(p);
+    size_t u = block_size(h, p);
     hl_fp_add(-(int64_t)u);
     hl_count(t, HL_HOOK_FREE, u);
     hl_on_free(t, p);
-    real.free(p);
+    h->free(p);
 }
 
-HL_EXPORT void *realloc(void *p, size_t n) {
-    if (HL_UNLIKELY(!ready() || in_boot(p))) {
-        void *q = ready() ? malloc(n) : boot_alloc(n);
-        if (q && p) {
-            size_t room = (size_t)(boot_arena + sizeof boot_arena - (char *)p);
-            memcpy(q, p, n < room ? n : room);
-        }
-        return q;
-    }
+HL_BODY void *counted_realloc(const real_fns *h, void *p, size_t n) {
     hl_thread *t = hl_self();
-    size_t u0 = p ? usable(p) : 0;
-    void *q = real.realloc(p, n);
+    size_t u0 = p ? block_size(h, p) : 0;
+    void *q = h->realloc(p, n);
     if (q == NULL) {
         if (p && n == 0) { /* glibc: realloc(p, 0) frees p */
             hl_fp_add(-(int64_t)u0);
@@ -251,7 +385,7 @@ HL_EXPORT void *realloc(void *p, size_t n) {
         }
         return q;
     }
-    size_t u1 = usable(q);
+    size_t u1 = block_size(h, q);
     hl_fp_add((int64_t)u1 - (int64_t)u0);
     hl_count(t, HL_HOOK_REALLOC, n);
     if (t->busy) {
@@ -266,13 +400,51 @@ HL_EXPORT void *realloc(void *p, size_t n) {
     return q;
 }
 
-static inline void *after_aligned(void *p, int hook, size_t n) {
+HL_BODY void *after_aligned(const real_fns *h, void *p, int hook, size_t n) {
     if (HL_LIKELY(p != NULL)) {
         hl_thread *t = hl_self();
-        hl_fp_add((int64_t)usable(p));
+        hl_fp_add((int64_t)block_size(h, p));
         hl_on_alloc(t, hook, p, n, HL_KIND_NATIVE);
     }
     return p;
+}
+
+HL_BODY int counted_posix_memalign(const real_fns *h, void **out, size_t align, size_t n) {
+    int rc = h->posix_memalign(out, align, n);
+    if (rc == 0) after_aligned(h, *out, HL_HOOK_POSIX_MEMALIGN, n);
+    return rc;
+}
+
+HL_EXPORT void *malloc(size_t n) {
+    if (HL_UNLIKELY(!ready())) return boot_alloc(n);
+    return counted_malloc(&real, n);
+}
+
+HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+    if (HL_UNLIKELY(!ready())) {
+        size_t n;
+        if (__builtin_mul_overflow(nelem, elsize, &n)) return NULL;
+        return boot_alloc(n); /* static storage is already zero */
+    }
+    return counted_calloc(&real, nelem, elsize);
+}
+
+HL_EXPORT void free(void *p) {
+    if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
+    if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
+    counted_free(&real, p);
+}
+
+HL_EXPORT void *realloc(void *p, size_t n) {
+    if (HL_UNLIKELY(!ready() || in_boot(p))) {
+        void *q = ready() ? malloc(n) : boot_alloc(n);
+        if (q && p) {
+            size_t room = (size_t)(boot_arena + sizeof boot_arena - (char *)p);
+            memcpy(q, p, n < room ? n : room);
+        }
+        return q;
+    }
+    return counted_realloc(&real, p, n);
 }
 
 HL_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
@@ -281,29 +453,65 @@ HL_EXPORT int posix_memalign(void **out, size_t align, size_t n) {
         *out = boot_alloc(n);
         return *out ? 0 : ENOMEM;
     }
-    int rc = real.posix_memalign(out, align, n);
-    if (rc == 0) after_aligned(*out, HL_HOOK_POSIX_MEMALIGN, n);
-    return rc;
+    return counted_posix_memalign(&real, out, align, n);
 }
 
 HL_EXPORT void *aligned_alloc(size_t align, size_t n) {
     if (HL_UNLIKELY(!ready())) return align <= 64 ? boot_alloc(n) : NULL;
-    return after_aligned(real.aligned_alloc(align, n), HL_HOOK_ALIGNED_ALLOC, n);
+    return after_aligned(&real, real.aligned_alloc(align, n), HL_HOOK_ALIGNED_ALLOC, n);
 }
 
 HL_EXPORT void *memalign(size_t align, size_t n) {
     if (HL_UNLIKELY(!ready())) return align <= 64 ? boot_alloc(n) : NULL;
-    return after_aligned(real.memalign(align, n), HL_HOOK_MEMALIGN, n);
+    return after_aligned(&real, real.memalign(align, n), HL_HOOK_MEMALIGN, n);
 }
 
 HL_EXPORT void *valloc(size_t n) {
     if (HL_UNLIKELY(!ready())) return NULL;
-    return after_aligned(real.valloc(n), HL_HOOK_VALLOC, n);
+    return after_aligned(&real, real.valloc(n), HL_HOOK_VALLOC, n);
 }
 
 HL_EXPORT void *pvalloc(size_t n) {
     if (HL_UNLIKELY(!ready())) return NULL;
-    return after_aligned(real.pvalloc(n), HL_HOOK_PVALLOC, n);
+    return after_aligned(&real, real.pvalloc(n), HL_HOOK_PVALLOC, n);
+}
+
+/* glibc's own functions (only handed out by dlsym once libc_own is set, so
+ * everything is resolved). */
+static void *libc_malloc(size_t n) {
+    return counted_malloc(&libc_own, n);
+}
+
+static void *libc_calloc(size_t nelem, size_t elsize) {
+    return counted_calloc(&libc_own, nelem, elsize);
+}
+
+static void libc_free(void *p) {
+    if (p != NULL) counted_free(&libc_own, p);
+}
+
+static void *libc_realloc(void *p, size_t n) {
+    return counted_realloc(&libc_own, p, n);
+}
+
+static int libc_posix_memalign(void **out, size_t align, size_t n) {
+    return counted_posix_memalign(&libc_own, out, align, n);
+}
+
+static void *libc_aligned_alloc(size_t align, size_t n) {
+    return after_aligned(&libc_own, libc_own.aligned_alloc(align, n), HL_HOOK_ALIGNED_ALLOC, n);
+}
+
+static void *libc_memalign(size_t align, size_t n) {
+    return after_aligned(&libc_own, libc_own.memalign(align, n), HL_HOOK_MEMALIGN, n);
+}
+
+static void *libc_valloc(size_t n) {
+    return after_aligned(&libc_own, libc_own.valloc(n), HL_HOOK_VALLOC, n);
+}
+
+static void *libc_pvalloc(size_t n) {
+    return after_aligned(&libc_own, libc_own.pvalloc(n), HL_HOOK_PVALLOC, n);
 }
 
 /* ---- anonymous mmap ----------------------------------------------------- */
@@ -370,10 +578,13 @@ static size_t region_remove(uintptr_t a, size_t len) {
     return removed;
 }
 
-static void *hooked_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+/* `ret`: the hook's return address. A mapping the real allocator makes for
+ * itself is passed through uncounted (see "other allocators"). */
+static void *hooked_mmap(const void *ret, void *addr, size_t len, int prot, int flags, int fd,
+                         off_t off) {
     ready();
     void *p = real.mmap(addr, len, prot, flags, fd, off);
-    if (p != MAP_FAILED && (flags & MAP_ANONYMOUS)) {
+    if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && !allocator_code(ret)) {
         hl_thread *t = hl_self();
         size_t n = page_round(len);
         uint32_t saved = t->busy;
@@ -396,15 +607,17 @@ static void *hooked_mmap(void *addr, size_t len, int prot, int flags, int fd, of
 }
 
 HL_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    return hooked_mmap(addr, len, prot, flags, fd, off);
+    return hooked_mmap(__builtin_return_address(0), addr, len, prot, flags, fd, off);
 }
 
 HL_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off) {
-    return hooked_mmap(addr, len, prot, flags, fd, off);
+    return hooked_mmap(__builtin_return_address(0), addr, len, prot, flags, fd, off);
 }
 
 HL_EXPORT int munmap(void *addr, size_t len) {
     ready();
+    /* the allocator's own mappings were never counted */
+    if (allocator_code(__builtin_return_address(0))) return real.munmap(addr, len);
     hl_thread *t = hl_self();
     uint32_t saved = t->busy;
     t->busy |= HL_BUSY_CORE;
@@ -421,6 +634,26 @@ HL_EXPORT int munmap(void *addr, size_t len) {
 }
 
 /* ---- dlsym ---------------------------------------------------------------- */
+/* The wrapper of one of glibc's own functions, when another allocator is the
+ * real one; NULL for anything else. A NULL member of libc_own (glibc's is the
+ * real one) never equals `fn`. */
+void *hl_libc_own_hook(void *fn) {
+    if (fn == NULL || !atomic_load_explicit(&libc_own_set, memory_order_acquire)) return NULL;
+#define OWN(name)                                                                                  \
+    if (fn == (void *)libc_own.name) return (void *)libc_##name
+    OWN(malloc);
+    OWN(calloc);
+    OWN(realloc);
+    OWN(free);
+    OWN(posix_memalign);
+    OWN(aligned_alloc);
+    OWN(memalign);
+    OWN(valloc);
+    OWN(pvalloc);
+#undef OWN
+    return NULL;
+}
+
 static void *hook_for(void *found) {
     if (found == NULL) return NULL;
         /* the hidden aliases: a plain `malloc` here would bind to libc's when this
@@ -439,7 +672,10 @@ static void *hook_for(void *found) {
     SWAP(mmap);
     SWAP(munmap);
 #undef SWAP
-    return found;
+    /* glibc's own, with another allocator preloaded: found by a lookup on a
+     * libc handle (ctypes.CDLL(find_library("c")).malloc) */
+    void *own = hl_libc_own_hook(found);
+    return own ? own : found;
 }
 
 HL_EXPORT void *dlsym(void *handle, const char *name) {
