@@ -218,13 +218,23 @@ def test_footprint(case: tuple[Run, Run, str]) -> None:
 
 
 def test_mmap_counter(case: tuple[Run, Run, str]) -> None:
-    """The anonymous mmap counter holds the program's own mappings (Python's
-    arenas, OpenBLAS's buffers), not the allocator's."""
+    """The anonymous mmap and munmap counters hold the program's own mappings
+    (Python's arenas, OpenBLAS's buffers), not the allocator's. Compared as
+    bytes still mapped (mmap less munmap): how many 1 MiB arenas pymalloc maps
+    and unmaps on the way varies from run to run with the threads' timing
+    (163 or 192 mmap calls in runs of the same program under glibc alone, 3.15),
+    while what stays mapped does not; the allocator's own mappings (hundreds
+    of MiB, held) would show in both."""
     run, glibc, allocator = case
-    got, want = run.doc["counters"]["mmap"], glibc.doc["counters"]["mmap"]
-    assert abs(got["bytes"] - want["bytes"]) <= max(0.05 * want["bytes"], 4 * MiB), (
-        f"{allocator}: {got['calls']} mmap calls of {got['bytes'] / MiB:.1f} MiB, glibc run: "
-        f"{want['calls']} of {want['bytes'] / MiB:.1f} MiB")
+
+    def mapped(doc: Doc) -> int:
+        return int(doc["counters"]["mmap"]["bytes"] - doc["counters"]["munmap"]["bytes"])
+
+    got, want = mapped(run.doc), mapped(glibc.doc)
+    assert abs(got - want) <= max(0.05 * want, 4 * MiB), (
+        f"{allocator}: {got / MiB:.1f} MiB left mapped by the program, glibc run: "
+        f"{want / MiB:.1f} MiB (mmap {run.doc['counters']['mmap']}, "
+        f"munmap {run.doc['counters']['munmap']})")
 
 
 # ---- in process: a module bound to glibc's own malloc --------------------------------

@@ -261,6 +261,73 @@ static void inspect_libc(void *(*ds)(void *, const char *)) {
     dlclose(libc);
 }
 
+/* ---- where the process's own functions are -------------------------------- */
+/* Preloaded, this library comes first in the global scope and the real
+ * functions are the next definitions (RTLD_NEXT). Loaded with dlopen (in
+ * process), RTLD_NEXT would search only this library's own dependencies, i.e.
+ * glibc, even when the process runs on an allocator preloaded: the real
+ * functions are then those the global lookup binds to, so that a block
+ * allocated before heapline.start() is sized and freed by the allocator that
+ * made it.
+ *
+ * dlsym(RTLD_DEFAULT) cannot say which those are: in an executable that is not
+ * position-independent and takes the address of malloc, the executable's PLT
+ * entry is malloc's canonical address, and that is what the global lookup
+ * returns (Debian's python3.15 is such an executable; calling it from the hook
+ * would call the hook again). So the objects are walked in load order, which for
+ * those loaded at start is the global lookup order (the program, its preloads,
+ * then its dependencies), and the first that defines the name itself is the one.
+ * The main program is passed over (a definition there is its PLT entry). */
+#define MAX_OBJECTS 1024
+typedef struct {
+    const char *names[MAX_OBJECTS];
+    uintptr_t bases[MAX_OBJECTS];
+    int n;
+} object_list;
+
+static int list_objects_cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    object_list *l = data;
+    /* the main program has no name, the vDSO no path */
+    if (!info->dlpi_name || !strchr(info->dlpi_name, '/')) return 0;
+    if (l->n == MAX_OBJECTS) return 1;
+    l->names[l->n] = info->dlpi_name;
+    l->bases[l->n] = info->dlpi_addr;
+    l->n++;
+    return 0;
+}
+
+/* The load bias of the object that defines the code at `addr`, or 0. */
+static uintptr_t object_of(const void *addr) {
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (!dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm) return 0;
+    return lm->l_addr;
+}
+
+/* The first definition of `name` in load order (objects as listed, the one at
+ * load bias `skip` passed over), or NULL; the defining object's load bias in
+ * *where. (dlopen and dlsym allocate here: from the bootstrap arena, since this
+ * runs inside resolve().) */
+static void *first_definition(void *(*ds)(void *, const char *), const object_list *objects,
+                              const char *name, uintptr_t skip, uintptr_t *where) {
+    for (int i = 0; i < objects->n; i++) {
+        if (objects->bases[i] == skip) continue;
+        void *handle = dlopen(objects->names[i], RTLD_LAZY | RTLD_NOLOAD);
+        if (!handle) continue;
+        void *f = ds(handle, name); /* this object's, or one of its dependencies' */
+        dlclose(handle);
+        if (f && object_of(f) == objects->bases[i]) {
+            *where = objects->bases[i];
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* 1 when this library is preloaded: it defines the process's malloc. */
+static int preloaded;
+
 static void resolve(void) {
     int expect = 0;
     if (!atomic_compare_exchange_strong(&resolved, &expect, 1)) {
@@ -274,14 +341,15 @@ static void resolve(void) {
     real_fns r;
     memset(&r, 0, sizeof r);
     r.dlsym = ds;
-    /* Preloaded, this library comes first in the global scope and the real
-     * functions are the next definitions (RTLD_NEXT). Loaded with dlopen (in
-     * process), RTLD_NEXT would search only this library's own dependencies,
-     * i.e. glibc, even when the process runs on an allocator preloaded; the
-     * process's functions are then the global ones: a block allocated before
-     * heapline.start() must be sized and freed by the allocator that made it. */
-    void *next = ds(RTLD_DEFAULT, "malloc") == (void *)hl_hook_malloc ? RTLD_NEXT : RTLD_DEFAULT;
-#define LOOK(name) *(void **)(&r.name) = ds(next, #name)
+    static object_list objects; /* static: 16 KiB, not on a thread's stack */
+    objects.n = 0;
+    dl_iterate_phdr(list_objects_cb, &objects);
+    uintptr_t self = object_of((const void *)&resolve), where = 0;
+    preloaded = first_definition(ds, &objects, "malloc", UINTPTR_MAX, &where) && where == self;
+    /* not preloaded: the global definitions, this library passed over */
+#define LOOK(name)                                                                                 \
+    *(void **)(&r.name) =                                                                          \
+        preloaded ? ds(RTLD_NEXT, #name) : first_definition(ds, &objects, #name, self, &where)
     LOOK(malloc);
     LOOK(calloc);
     LOOK(realloc);
@@ -294,7 +362,8 @@ static void resolve(void) {
     LOOK(mmap);
     LOOK(munmap);
 #undef LOOK
-    *(void **)(&r.exit_) = ds(next, "_exit");
+    *(void **)(&r.exit_) =
+        preloaded ? ds(RTLD_NEXT, "_exit") : first_definition(ds, &objects, "_exit", self, &where);
     real = r;
     find_allocator_code();
     atomic_store(&resolved, 2);
@@ -318,10 +387,8 @@ __attribute__((constructor)) static void native_hooks_init(void) {
 }
 
 int hl_preloaded(void) {
-    /* the process's malloc is ours when the global lookup finds this file's */
     ready();
-    void *global = real.dlsym(RTLD_DEFAULT, "malloc");
-    return global == (void *)hl_hook_malloc;
+    return preloaded;
 }
 
 void *hl_real_dlsym(void *handle, const char *name) {
