@@ -17,7 +17,7 @@ from IPython.display import display
 from rich.console import Console
 
 from heapline import api
-from heapline.report import render
+from heapline.reporters.terminal import render
 
 
 def show_report(doc: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ def deliver(doc: dict[str, Any], opts: Options) -> None:
             print(f"heapline: error: could not write {opts.json_path}: {e}", file=sys.stderr)
     if opts.report:
         try:
-            from heapline.report import render
+            from heapline.reporters.terminal import render
             from rich.console import Console
 
             render(doc, Console(file=sys.stderr, width=None if sys.stderr.isatty() else 120))

@@ -119,7 +119,7 @@ def _prepare(opts: Options) -> None:
     if opts.report:
         import rich.console  # noqa: F401
 
-        import heapline.report  # noqa: F401
+        import heapline.reporters.terminal  # noqa: F401
 
 
 def _write_profile(opts: Options, result: str, status: int) -> None:

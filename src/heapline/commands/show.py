@@ -1,0 +1,26 @@
+"""`heapline show PROFILE.json`: the terminal report of a saved profile."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
+if TYPE_CHECKING:
+    import argparse
+
+
+def add_arguments(show: argparse.ArgumentParser) -> None:
+    show.add_argument("profile", metavar="FILE")
+
+
+def main(ns: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from heapline.commands import UsageError
+    from heapline.model import ProfileError, load_profile
+    from heapline.reporters.terminal import render
+
+    try:
+        doc = load_profile(ns.profile)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    render(doc, Console())
+    return 0
