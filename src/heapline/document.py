@@ -9,6 +9,7 @@ import os
 import sys
 
 from heapline.functions import function_of, source_bytes
+from heapline.names import display_names
 
 TYPE_CHECKING = False  # not typing's: the document is built as the program exits,
 if TYPE_CHECKING:  # and typing, platform, tempfile, linecache all cost time then
@@ -79,9 +80,11 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
             continue
         files.setdefault(path, []).append(_line_entry(*row))
     file_list: list[dict[str, Any]] = []
+    names = display_names(files, program)
     for path, lines in files.items():
         lines.sort(key=lambda e: e["line"])
-        file_list.append({"path": path, "lines": lines, "functions": _functions(path, lines)})
+        file_list.append({"path": path, "name": names[path], "lines": lines,
+                          "functions": _functions(path, lines)})
     file_list.sort(key=lambda f: (-sum(sum(e[k] for k in _CPU_KEYS) for e in f["lines"]),
                                   -sum(e["alloc_bytes"] for e in f["lines"])))
     cpu = snap["cpu"]

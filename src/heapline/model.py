@@ -164,3 +164,56 @@ def profiled(doc: Mapping[str, Any]) -> tuple[bool, bool]:
     """Whether the CPU and the memory halves were on in the run."""
     p = doc.get("profiled", {})
     return bool(p.get("cpu", "cpu" in doc)), bool(p.get("memory", True))
+
+
+def file_names(doc: Mapping[str, Any]) -> dict[str, str]:
+    """Each file's display name: the document's `name` (documents written
+    before names were added have none: named here as heapline would name them)."""
+    from heapline.names import display_names
+
+    files = [f for f in doc.get("files", []) if isinstance(f, Mapping)]
+    missing = [str(f["path"]) for f in files if not isinstance(f.get("name"), str)]
+    names = display_names(missing, str(doc.get("program", ""))) if missing else {}
+    for f in files:
+        if isinstance(f.get("name"), str):
+            names[str(f["path"])] = f["name"]
+    return names
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 sample``, ``2 samples``, ``1,024 samples``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+#: Eighth blocks, lowest to highest, for sparklines.
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(timeline: list[list[float]] | list[tuple[float, float]], width: int = 40,
+              end_s: float | None = None) -> str:
+    """The footprint over time in ``width`` characters: each character is the
+    highest footprint in its slice of the run (so the peak always shows), on a
+    scale from 0 to the peak."""
+    points = [(float(t), float(b)) for t, b in timeline]
+    if not points or width <= 0:
+        return ""
+    start = 0.0
+    end = max(end_s if end_s is not None else points[-1][0], points[-1][0])
+    top = max(b for _, b in points)
+    if top <= 0:
+        return _BLOCKS[0] * width
+    span = end - start
+    highest: list[float | None] = [None] * width
+    final: list[float | None] = [None] * width  # the last point in each slice
+    for t, b in points:
+        i = min(width - 1, max(0, int((t - start) / span * width))) if span > 0 else 0
+        highest[i] = b if highest[i] is None else max(b, highest[i] or 0.0)
+        final[i] = b
+    out = []
+    before = points[0][1]
+    for high, last in zip(highest, final):
+        # a slice with no point holds what the footprint was before it
+        value = before if high is None else high
+        before = before if last is None else last
+        out.append(_BLOCKS[min(7, int(value / top * 7.999))])
+    return "".join(out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
     import argparse
@@ -22,5 +24,7 @@ def main(ns: argparse.Namespace) -> int:
         doc = load_profile(ns.profile)
     except ProfileError as exc:
         raise UsageError(str(exc)) from None
-    render(doc, Console())
+    # as `heapline run` prints its report: the terminal's width, else 120
+    # columns (rich's own default when piped is 80)
+    render(doc, Console(width=None if sys.stdout.isatty() else 120, force_jupyter=False))
     return 0
