@@ -1,6 +1,7 @@
 """The terminal report: the footprint sparkline, the report of a program that
-closes its standard streams, library files named from their import root,
-`heapline show`'s width, and counts in the singular."""
+closes its standard streams, library files named from their import root, an
+installed -m target profiled as the program, `heapline show`'s width, and
+counts in the singular."""
 
 from __future__ import annotations
 
@@ -67,6 +68,20 @@ def test_library_files_are_named_from_their_import_root(heapline: Heapline,
     assert names[str(prog)] == "uses_json.py"
     show = run_process([*heapline_cmd(), "show", str(run.json_path)], cwd=tmp_path)
     assert "json/decoder.py:" in show.stdout and "…/json" not in show.stdout, show.stdout
+
+
+def test_installed_module_target_is_the_program(heapline: Heapline, tmp_path: Path) -> None:
+    """`heapline run -m json.tool`: json is in the standard library, where lines
+    are not charged by default; as the target, its own package is."""
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps([{"key": i, "value": [i * 0.5] * 20} for i in range(20000)]))
+    run = heapline.run("-m", "json.tool", str(data), str(tmp_path / "out.json"), cwd=tmp_path)
+    charged = {f["name"]: sum(ln["alloc_bytes"] for ln in f["lines"]) for f in run.doc["files"]}
+    assert charged, "nothing was charged to the target's package"
+    assert all(name.startswith("json/") for name in charged), charged
+    assert sum(charged.values()) > 8 << 20, charged  # the decoded document, at least
+    assert any(ln["line"] for f in run.doc["files"] if f["name"] == "json/tool.py"
+               for ln in f["lines"]), charged
 
 
 def test_show_is_as_wide_as_run(heapline: Heapline, tmp_path: Path) -> None:

@@ -24,6 +24,9 @@ _DEFAULTS: dict[str, object] = {
     "interval": DEFAULT_INTERVAL,
     "profile_all": False,
     "profile_only": [],
+    # the files of a -m target's package (path prefixes): profiled even when
+    # installed, where files are not profiled by default
+    "profile_include": [],
     "json_path": None,
     "report": True,
     "seed": 0,
@@ -53,6 +56,7 @@ class Options:
     profile_all: bool
     profile_only: list[str]
     json_path: str | None
+    profile_include: list[str]
     report: bool
     seed: int
     cpu: bool

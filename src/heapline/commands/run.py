@@ -95,7 +95,10 @@ def _check_script(path: str) -> str:
     return path  # as given: the program sees it in sys.argv[0], as with python
 
 
-def _check_module(name: str) -> None:
+def _check_module(name: str) -> list[str]:
+    """Checks that `python -m name` finds the module; returns the files of its
+    top-level package (a directory, ending in a separator, or one file), which
+    are the program's own even when installed (`heapline run -m black`)."""
     import importlib.util  # here, not at the top: `heapline run script.py` needs none of it
 
     # searched as `python -m` will: the current directory first
@@ -103,12 +106,23 @@ def _check_module(name: str) -> None:
     sys.path.insert(0, os.getcwd())
     try:
         spec = importlib.util.find_spec(name)
+        top = importlib.util.find_spec(name.split(".")[0]) if spec is not None else None
     except (ImportError, ValueError) as e:
         raise UsageError(f"no module named {name!r} ({e})") from None
     finally:
         sys.path[:] = saved
     if spec is None:
         raise UsageError(f"no module named {name!r}")
+    places: list[str] = []
+    if top is not None and top.submodule_search_locations:
+        places = [os.path.join(p, "") for p in top.submodule_search_locations]
+    elif top is not None and top.has_location and top.origin:
+        places = [top.origin]
+    # as the frames may name them: as found, and with symbolic links resolved
+    places += [os.path.join(os.path.realpath(p), "") if p.endswith(os.sep)
+               else os.path.realpath(p) for p in places]
+    own = os.path.join(_here(), "")
+    return sorted({p for p in places if os.path.isabs(p) and not p.startswith(own)})
 
 
 def _check_output(path: str) -> str:
@@ -134,9 +148,10 @@ def options_from_args(ns: argparse.Namespace) -> Options:
             target = ["-m", target[0][2:], *target[1:]]
         if len(target) < 2:
             raise UsageError("run: -m needs a module name")
-        _check_module(target[1])
+        include = _check_module(target[1])
         name, is_module, args = target[1], True, target[2:]
     else:
+        include = []
         name, is_module, args = _check_script(target[0]), False, target[1:]
     only = [s for s in ns.profile_only.split(",") if s]
     return Options(
@@ -146,6 +161,7 @@ def options_from_args(ns: argparse.Namespace) -> Options:
         interval=ns.sampling_interval,
         profile_all=ns.profile_all,
         profile_only=only,
+        profile_include=include,
         json_path=_check_output(ns.json_path) if ns.json_path else None,
         report=ns.report,
         seed=ns.seed,
