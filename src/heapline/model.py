@@ -217,3 +217,17 @@ def sparkline(timeline: list[list[float]] | list[tuple[float, float]], width: in
         before = before if last is None else last
         out.append(_BLOCKS[min(7, int(value / top * 7.999))])
     return "".join(out)
+
+
+def function_at(functions: list[Mapping[str, Any]], line: int) -> Mapping[str, Any] | None:
+    """The function of a file's `functions` that a line of it belongs to: the
+    innermost `def` whose span holds it, else the `<module>` entry."""
+    best: Mapping[str, Any] | None = None
+    module: Mapping[str, Any] | None = None
+    for f in functions:
+        if f.get("name") == "<module>":
+            module = f
+        elif f.get("first_line", 0) <= line <= f.get("last_line", -1) and (
+                best is None or f.get("first_line", 0) >= best.get("first_line", 0)):
+            best = f
+    return best or module

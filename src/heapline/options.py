@@ -28,6 +28,7 @@ _DEFAULTS: dict[str, object] = {
     # installed, where files are not profiled by default
     "profile_include": [],
     "json_path": None,
+    "html_path": None,
     "report": True,
     "seed": 0,
     "cpu": True,
@@ -55,8 +56,9 @@ class Options:
     interval: int
     profile_all: bool
     profile_only: list[str]
-    json_path: str | None
     profile_include: list[str]
+    json_path: str | None
+    html_path: str | None
     report: bool
     seed: int
     cpu: bool

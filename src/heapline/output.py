@@ -1,7 +1,7 @@
-"""Where a `heapline run` profile goes at the end: the JSON document (-o) and
-the terminal report on standard error. Used by the process that writes the
-profile: the supervising `heapline run` process (preload mode), or the
-program's own process (--in-process)."""
+"""Where a `heapline run` profile goes at the end: the JSON document (-o), the
+HTML page (--html) and the terminal report on standard error. Used by the
+process that writes the profile: the supervising `heapline run` process
+(preload mode), or the program's own process (--in-process)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def report_stream() -> TextIO:
 
 
 def deliver(doc: dict[str, Any], opts: Options) -> None:
-    """Writes the document where -o says and prints the report unless
-    --no-report; a failure is one line on standard error, never an exception."""
+    """Writes the document where -o says and the page where --html says, and
+    prints the report unless --no-report; a failure is one line on standard
+    error, never an exception."""
     err = report_stream()
     if opts.json_path:
         from heapline.document import write_json
@@ -45,6 +46,14 @@ def deliver(doc: dict[str, Any], opts: Options) -> None:
             err.flush()
         except Exception as e:  # the report must never change the exit status
             print(f"heapline: error: could not print the report: {e}", file=err)
+    if opts.html_path:
+        try:
+            from heapline.reporters.html import write_profile_page
+
+            write_profile_page(doc, opts.html_path)
+            print(f"heapline: HTML report written to {opts.html_path}", file=err)
+        except Exception as e:  # noqa: BLE001 - one line, never a traceback
+            print(f"heapline: error: could not write {opts.html_path}: {e}", file=err)
     try:
         err.flush()
     except (OSError, ValueError):

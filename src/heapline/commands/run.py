@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from heapline.commands import PROG, UsageError
+from heapline.commands import PROG, UsageError, check_output
 from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, Options
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
@@ -42,6 +42,8 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     run.usage = f"{PROG} run [options] (script.py | -m module) [args ...]"
     run.add_argument("-o", "--json", dest="json_path", metavar="FILE",
                      help="write the profile document (JSON) to FILE")
+    run.add_argument("--html", dest="html_path", metavar="FILE",
+                     help="write the report as a self-contained HTML page to FILE")
     run.add_argument("--no-report", dest="report", action="store_false",
                      help="do not print the terminal report at exit")
     run.add_argument("--profile-all", action="store_true",
@@ -125,18 +127,6 @@ def _check_module(name: str) -> list[str]:
     return sorted({p for p in places if os.path.isabs(p) and not p.startswith(own)})
 
 
-def _check_output(path: str) -> str:
-    out = os.path.realpath(os.path.expanduser(path))
-    parent = os.path.dirname(out)
-    if os.path.isdir(out):
-        raise UsageError(f"--json {path}: is a directory")
-    if not os.path.isdir(parent):
-        raise UsageError(f"--json {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"--json {path}: directory {parent} is not writable")
-    return out
-
-
 def options_from_args(ns: argparse.Namespace) -> Options:
     target: list[str] = list(ns.target)
     if target and target[0] == "--":
@@ -162,7 +152,8 @@ def options_from_args(ns: argparse.Namespace) -> Options:
         profile_all=ns.profile_all,
         profile_only=only,
         profile_include=include,
-        json_path=_check_output(ns.json_path) if ns.json_path else None,
+        json_path=check_output(ns.json_path) if ns.json_path else None,
+        html_path=check_output(ns.html_path, "--html") if ns.html_path else None,
         report=ns.report,
         seed=ns.seed,
         cpu=not ns.memory_only,
@@ -226,7 +217,7 @@ def run_preloaded(opts: Options) -> NoReturn:
 
 
 #: `heapline run` options that take a value in the next word.
-_RUN_VALUE_OPTIONS = {"-o", "--json", "--profile-only", "--sampling-interval", "--seed",
+_RUN_VALUE_OPTIONS = {"-o", "--json", "--html", "--profile-only", "--sampling-interval", "--seed",
                       "--cpu-interval"}
 
 

@@ -1,2 +1,3 @@
-"""One module per output format of a profile document (terminal: rich), each
-reading the document through heapline.model."""
+"""One module per output format: terminal (rich) and html (the
+self-contained page of a profile), each reading the document through
+heapline.model."""
