@@ -1,5 +1,5 @@
 """The `heapline` command: one subcommand per module of heapline.commands
-(run, show, view), put together in one argument parser. Only the module of the
+(run, show, view, diff), put together in one argument parser. Only the module of the
 command being run is imported (with its arguments), so `heapline run` loads
 none of the others' code before the program starts."""
 
@@ -23,6 +23,7 @@ COMMANDS = {
     "run": "run a Python program under the profiler",
     "show": "print the report of a saved profile (JSON)",
     "view": "write the HTML page of a saved profile (and open it)",
+    "diff": "compare two saved profiles, line by line",
 }
 
 

@@ -231,3 +231,18 @@ def function_at(functions: list[Mapping[str, Any]], line: int) -> Mapping[str, A
                 best is None or f.get("first_line", 0) >= best.get("first_line", 0)):
             best = f
     return best or module
+
+
+def total_alloc(doc: Mapping[str, Any]) -> int:
+    """Estimated bytes allocated in the whole run: every line and both buckets
+    (every sampled allocation is charged to exactly one of them)."""
+    lines = sum(int(ln.get("alloc_bytes", 0)) for f in doc.get("files", [])
+                for ln in f.get("lines", []))
+    return lines + sum(int(doc.get(k, {}).get("alloc_bytes", 0))
+                       for k in ("native_threads", "unattributed"))
+
+
+def total_cpu(doc: Mapping[str, Any]) -> float:
+    """CPU (or wall) seconds of the whole run, all kinds together; 0 without CPU."""
+    cpu = doc.get("cpu") or {}
+    return float(sum(cpu.get(k, 0.0) for k in ("python_s", "native_s", "system_s")))

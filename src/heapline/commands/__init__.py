@@ -1,4 +1,4 @@
-"""One module per `heapline` command (run, show, view): each adds its arguments to
+"""One module per `heapline` command (run, show, view, diff): each adds its arguments to
 its part of the command line parser (``add_arguments``) and carries the command out
 (``main``, which returns the exit status). heapline.cli puts them together;
 what they share is here."""

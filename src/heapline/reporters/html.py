@@ -1,5 +1,5 @@
 """The HTML report: one self-contained page per profile (`heapline run --html`,
-`heapline view`, the IPython magics).
+`heapline view`, the IPython magics) or per comparison (`heapline diff --html`).
 
 The page is a small HTML shell, the profile's figures as a JSON block, and a
 script and a style sheet of heapline's own (reporters/assets/), all inline:
@@ -256,3 +256,37 @@ def write_page(text: str, path: str) -> None:
 
 def write_profile_page(doc: Mapping[str, Any], path: str, source: str | None = None) -> None:
     write_page(render_profile(doc, source), path)
+
+
+def diff_data(comparison: Any) -> dict[str, Any]:
+    """What the comparison page draws (comparison: a heapline.compare.Comparison)."""
+    from dataclasses import asdict
+
+    c = comparison
+
+    def change(ch: Any) -> list[Any]:
+        return [ch.file, ch.function, ch.source, ch.before_line, ch.after_line, ch.status,
+                _round(ch.before.time_s), _round(ch.after.time_s), ch.before.alloc_bytes,
+                ch.after.alloc_bytes, ch.before.peak_bytes, ch.after.peak_bytes,
+                _round(c.score(ch), 6), ch.before_source]
+
+    def run(doc: Mapping[str, Any], totals: Any, name: str) -> dict[str, Any]:
+        return {"name": name, "argv": list(doc.get("argv", [])),
+                "program": doc.get("program", ""), "python": doc.get("python", ""),
+                "totals": asdict(totals),
+                "timeline": [[_round(t, 5), int(b)]
+                             for t, b in doc.get("memory", {}).get("timeline", [])]}
+
+    return {
+        "heapline": __version__,
+        "before": run(c.before_doc, c.before, c.before_name),
+        "after": run(c.after_doc, c.after, c.after_name),
+        "growth": c.growth_pct(),
+        "lines": [change(x) for x in c.ranked(c.lines)],
+        "functions": [change(x) for x in c.ranked(c.functions)],
+    }
+
+
+def render_diff(comparison: Any) -> str:
+    title = f"heapline diff: {comparison.before_name} → {comparison.after_name}"
+    return page("diff", title, diff_data(comparison), ("common.js", "diff.js"))

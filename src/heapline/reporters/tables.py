@@ -30,6 +30,8 @@ class Column:
 def _two_line_width(header: str) -> int:
     """Narrowest width at which ``header`` fits on two lines, split at a space."""
     words = header.split()
+    if not words:
+        return 0
     return min(max(len(" ".join(words[:i])), len(" ".join(words[i:])))
                for i in range(1, len(words) + 1))
 
