@@ -42,6 +42,33 @@ if [ ! -f "$cbuild/build.ninja" ]; then
 fi
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$cbuild" --print-errorlogs
 
+# Debian packages the Python tests use: the allocators tests/test_alt_allocators.py
+# preloads (jemalloc, mimalloc, tcmalloc) and the headless Chromium that the HTML
+# report's tests drive (tests/browser.py). Installed when missing and we are
+# root, quietly (apt's own words only when it fails); otherwise those tests skip,
+# saying why (or fail, under HEAPLINE_REQUIRE_ALL=1).
+packages=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 chromium)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+        missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing ${missing[*]} =="
+        log="$(mktemp)"
+        if ! { apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                "${missing[@]}"; } >"$log" 2>&1; then
+            cat "$log" >&2
+            exit 1
+        fi
+        rm -f "$log"
+    else
+        echo "== not installed (not root): ${missing[*]}; the tests that need them skip =="
+    fi
+fi
+
 status=0
 if [ "${HEAPLINE_SKIP_WINE:-0}" != 1 ]; then
     echo "== Windows backend: C tests under Wine =="

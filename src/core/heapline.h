@@ -118,7 +118,8 @@ HL_EXPORT void hl_set_where(hl_where_fn fn);
 HL_EXPORT uint32_t hl_file_intern(const char *name, size_t len, int *profiled);
 HL_EXPORT const char *hl_file_name(uint32_t id);
 /* Filter: a file is profiled when it matches one "only" substring (if any are
- * set) and starts with none of the "exclude" prefixes. Strings are copied.
+ * set) and starts with none of the "exclude" prefixes, or starts with one of
+ * the exclude list's exceptions (items written "!prefix"). Strings are copied.
  * Changing the filter forgets earlier verdicts. `sep` separates items. */
 HL_EXPORT void hl_set_filter(const char *only, const char *exclude, char sep);
 

@@ -69,21 +69,31 @@ static int item_match(const char *hay, size_t n, const char *a, size_t m, int pr
     return 0;
 }
 
-static int list_match(const char *list, const char *hay, size_t n, int prefix) {
+/* Does an item of `list` match? Items that start with '!' are exceptions
+ * (matched, without the '!', only when `negated`); the others only when not. */
+static int list_match(const char *list, const char *hay, size_t n, int prefix, int negated) {
     const char *p = list;
     while (*p) {
         const char *e = strchr(p, filter_sep);
         size_t m = e ? (size_t)(e - p) : strlen(p);
-        if (item_match(hay, n, p, m, prefix)) return 1;
+        if ((*p == '!') == (negated != 0) &&
+            item_match(hay, n, p + (negated ? 1 : 0), m - (negated ? 1 : 0), prefix))
+            return 1;
         if (!e) break;
         p = e + 1;
     }
     return 0;
 }
 
+/* Profiled: a file whose name contains an `only` item (when there are any),
+ * and does not start with an `exclude` prefix, unless it starts with one of
+ * the exclude list's exceptions ("!prefix": the files of a `heapline run -m`
+ * target that is an installed package). */
 static int8_t judge(const char *name, size_t n) {
-    if (filter_only[0] && !list_match(filter_only, name, n, 0)) return 0;
-    if (filter_exclude[0] && list_match(filter_exclude, name, n, 1)) return 0;
+    if (filter_only[0] && !list_match(filter_only, name, n, 0, 0)) return 0;
+    if (filter_exclude[0] && list_match(filter_exclude, name, n, 1, 0) &&
+        !list_match(filter_exclude, name, n, 1, 1))
+        return 0;
     return 1;
 }
 

@@ -302,7 +302,8 @@ static PyObject *check_walk(PyObject *self, PyObject *unused) {
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(interval=0, seed=0, only='', exclude='')\n\nSampling interval in bytes, RNG "
-     "seed, and the file filter (newline-separated substrings / path prefixes)."},
+     "seed, and the file filter (newline-separated substrings / path prefixes; an exclude "
+     "item \"!prefix\" is an exception)."},
     {"install_python_hooks", install_python_hooks, METH_VARARGS,
      "install_python_hooks(pymalloc=False)\n\nWrap the RAW, MEM and OBJ allocator domains; "
      "pymalloc=True when pymalloc serves MEM/OBJ (then its arenas are wrapped too)."},

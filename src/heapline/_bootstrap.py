@@ -67,7 +67,7 @@ class RunSession(Session):
         """The document to deliver here; None when there is none, or when the
         supervising `heapline run` process delivers it (the raw data is saved
         for it then)."""
-        if not (self.opts.json_path or self.opts.report):
+        if not (self.opts.json_path or self.opts.report or self.opts.html_path):
             return None
         try:
             if self.opts.result_path:

@@ -77,7 +77,7 @@ def print_report(file: IO[str] | None = None, top: int = 30) -> None:
     """Prints the terminal report of snapshot() (to stdout by default)."""
     from rich.console import Console
 
-    from heapline.report import render
+    from heapline.reporters.terminal import render
 
     render(snapshot(), Console(file=file or sys.stdout), top=top)
 

@@ -9,6 +9,7 @@ import os
 import sys
 
 from heapline.functions import function_of, source_bytes
+from heapline.names import display_names
 
 TYPE_CHECKING = False  # not typing's: the document is built as the program exits,
 if TYPE_CHECKING:  # and typing, platform, tempfile, linecache all cost time then
@@ -79,9 +80,11 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
             continue
         files.setdefault(path, []).append(_line_entry(*row))
     file_list: list[dict[str, Any]] = []
+    names = display_names(files, program)
     for path, lines in files.items():
         lines.sort(key=lambda e: e["line"])
-        file_list.append({"path": path, "lines": lines, "functions": _functions(path, lines)})
+        file_list.append({"path": path, "name": names[path], "lines": lines,
+                          "functions": _functions(path, lines)})
     file_list.sort(key=lambda f: (-sum(sum(e[k] for k in _CPU_KEYS) for e in f["lines"]),
                                   -sum(e["alloc_bytes"] for e in f["lines"])))
     cpu = snap["cpu"]
@@ -130,20 +133,23 @@ def from_raw(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_json(doc: dict[str, Any], path: str) -> None:
+    """Writes the document as JSON (see write_text)."""
+    write_text(json.dumps(doc, indent=1) + "\n", path)
+
+
+def write_text(text: str, path: str) -> None:
     """Writes via a temporary file in the same directory, so a reader never sees
     half; a path that is not a regular file (/dev/null, a FIFO) is written to
     directly, not replaced."""
     if os.path.exists(path) and not os.path.isfile(path):
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
+            f.write(text)
         return
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = _create_beside(directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -156,7 +162,7 @@ def write_json(doc: dict[str, Any], path: str) -> None:
 def _create_beside(directory: str) -> tuple[int, str]:
     """A new file in `directory` (mode 0666 less the umask, as open() makes it)."""
     for n in range(1000):
-        tmp = os.path.join(directory, f".heapline-{os.getpid()}-{n}.json")
+        tmp = os.path.join(directory, f".heapline-{os.getpid()}-{n}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
         except FileExistsError:
@@ -173,7 +179,7 @@ def _machine() -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _source_lines(path: str) -> list[str]:
+def source_lines(path: str) -> list[str]:
     """A source file's lines, read as UTF-8 (PEP 3120).  linecache (slower to
     import) handles the rest: a coding cookie in the first two lines, and code
     with no file (IPython cells, which IPython puts in linecache's cache)."""
@@ -187,5 +193,5 @@ def _source_lines(path: str) -> list[str]:
 
 
 def _source_line(path: str, line: int) -> str:
-    lines = _source_lines(path) if line > 0 else []
+    lines = source_lines(path) if line > 0 else []
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""

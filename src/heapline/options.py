@@ -24,7 +24,11 @@ _DEFAULTS: dict[str, object] = {
     "interval": DEFAULT_INTERVAL,
     "profile_all": False,
     "profile_only": [],
+    # the files of a -m target's package (path prefixes): profiled even when
+    # installed, where files are not profiled by default
+    "profile_include": [],
     "json_path": None,
+    "html_path": None,
     "report": True,
     "seed": 0,
     "cpu": True,
@@ -52,7 +56,9 @@ class Options:
     interval: int
     profile_all: bool
     profile_only: list[str]
+    profile_include: list[str]
     json_path: str | None
+    html_path: str | None
     report: bool
     seed: int
     cpu: bool

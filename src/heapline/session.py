@@ -17,9 +17,12 @@ from heapline.options import Options
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def excluded_prefixes(profile_all: bool) -> list[str]:
-    """Path prefixes whose lines are not charged (unless --profile-all)."""
+def excluded_prefixes(profile_all: bool, include: list[str] | None = None) -> list[str]:
+    """Path prefixes whose lines are not charged (unless --profile-all); and,
+    written "!prefix", the exceptions among them (`include`: the package of a
+    -m target, whose files are the program's)."""
     prefixes = [_PACKAGE_DIR + os.sep]
+    prefixes += ["!" + p for p in include or [] if not p.startswith(_PACKAGE_DIR + os.sep)]
     if not profile_all:
         paths = sysconfig.get_paths()
         for key in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -68,7 +71,7 @@ class Session:
         o = self.opts
         seed = o.seed or int.from_bytes(os.urandom(8), "little") or 1
         _core.configure(interval=o.interval, seed=seed, only="\n".join(o.profile_only),
-                        exclude="\n".join(excluded_prefixes(o.profile_all)))
+                        exclude="\n".join(excluded_prefixes(o.profile_all, o.profile_include)))
         _core.reset()
         self.t0 = _core.now_s()
         self._counters0 = _core.counters()

@@ -102,7 +102,7 @@ def run(opts: Options, library: str | None) -> NoReturn:
     pid = os.posix_spawn(sys.executable, argv, env,
                          setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
     relay.started(pid)
-    if opts.json_path or opts.report:
+    if opts.json_path or opts.report or opts.html_path:
         _prepare(opts)
     _, status = os.waitpid(pid, 0)  # retried after signal handlers (PEP 475)
     try:
@@ -119,11 +119,13 @@ def _prepare(opts: Options) -> None:
     if opts.report:
         import rich.console  # noqa: F401
 
-        import heapline.report  # noqa: F401
+        import heapline.reporters.terminal  # noqa: F401
+    if opts.html_path:
+        import heapline.reporters.html  # noqa: F401
 
 
 def _write_profile(opts: Options, result: str, status: int) -> None:
-    if not (opts.json_path or opts.report):
+    if not (opts.json_path or opts.report or opts.html_path):
         return
     import marshal
 

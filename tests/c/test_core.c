@@ -202,6 +202,11 @@ static void test_filter(void) {
     hl_file_intern("/site/pkg/x.py", 14, &p2);
     hl_file_intern("/home/me/app.py", 15, &p3);
     CHECK(p1 == 0 && p2 == 0 && p3 == 1, "exclude prefixes: %d %d %d", p1, p2, p3);
+    hl_set_filter("", "/site/\n!/site/pkg/", '\n');
+    hl_file_intern("/site/pkg/x.py", 14, &p2);
+    hl_file_intern("/site/other/y.py", 16, &p1);
+    hl_file_intern("/home/me/app.py", 15, &p3);
+    CHECK(p1 == 0 && p2 == 1 && p3 == 1, "exclude exceptions: %d %d %d", p1, p2, p3);
     hl_set_filter("app", "", '\n');
     hl_file_intern("/usr/lib/python3/os.py", 22, &p1);
     hl_file_intern("/home/me/app.py", 15, &p3);

@@ -3,21 +3,14 @@ columns as wide as their widest value, flexible columns sharing what is left).""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from rich import box
 from rich.console import JustifyMethod, OverflowMethod
 from rich.table import Table
 from rich.text import Text
-
-
-class LineEntry(NamedTuple):
-    """One row of the line table: a file path and that line's record."""
-
-    path: str
-    data: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -37,6 +30,8 @@ class Column:
 def _two_line_width(header: str) -> int:
     """Narrowest width at which ``header`` fits on two lines, split at a space."""
     words = header.split()
+    if not words:
+        return 0
     return min(max(len(" ".join(words[:i])), len(" ".join(words[i:])))
                for i in range(1, len(words) + 1))
 

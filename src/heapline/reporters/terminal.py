@@ -1,0 +1,181 @@
+"""The terminal report of a profile document (rich): a header with the run,
+then tables of hot lines, functions and memory, laid out to the terminal's
+width."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from heapline.model import (LineEntry, cpu_seconds, file_names, format_bytes, format_seconds,
+                            hot_lines, plural, profiled, ranked_lines, short_path, sparkline)
+from heapline.reporters.tables import Column, line_table
+
+SOURCE_WIDTH = 50
+#: Characters of the footprint sparkline in the header.
+SPARK_WIDTH = 40
+
+
+def _share(key: str) -> Callable[[LineEntry], str]:
+    return lambda e: (f"{100.0 * e.data.get(key, 0) / e.data['alloc_bytes']:.0f}%"
+                      if e.data.get("alloc_bytes", 0) > 0 else "-")
+
+
+def _bytes_of(key: str) -> Callable[[LineEntry], str]:
+    return lambda entry: format_bytes(entry.data.get(key, 0))
+
+
+def _source(entry: LineEntry) -> str:
+    src = str(entry.data.get("source", "")).strip()
+    return src if len(src) <= SOURCE_WIDTH else src[: SOURCE_WIDTH - 1] + "…"
+
+
+def _cpu_share(key: str) -> Callable[[LineEntry], str]:
+    def cell(e: LineEntry) -> str:
+        total = cpu_seconds(e.data)
+        return f"{100.0 * e.data.get(key, 0.0) / total:.0f}%" if total > 0 else "-"
+    return cell
+
+
+def _namer(names: Mapping[str, str] | None) -> Callable[[str], str]:
+    """A file's name in the report: the document's (file_names), else short_path."""
+    return lambda path: (names or {}).get(path) or short_path(path)
+
+
+def _where_in(names: Mapping[str, str] | None) -> Callable[[LineEntry], str]:
+    name = _namer(names)
+    return lambda e: f"{name(e.path)}:{e.data.get('line', 0)}"
+
+
+def memory_columns(names: Mapping[str, str] | None = None) -> list[Column]:
+    """Columns of the memory table; files named as ``names`` says."""
+    return [
+        Column("file:line", _where_in(names), justify="left", flexible=True, overflow="fold",
+               min_width=12),
+        Column("alloc", _bytes_of("alloc_bytes")),
+        Column("python %", _share("alloc_python_bytes")),
+        Column("native %", _share("alloc_native_bytes")),
+        Column("live at exit", _bytes_of("live_bytes")),
+        Column("at peak", _bytes_of("peak_bytes")),
+        Column("source", _source, justify="left", flexible=True, min_width=8),
+    ]
+
+
+MEMORY_COLUMNS: list[Column] = memory_columns()
+LINE_COLUMNS = MEMORY_COLUMNS  # the memory table was the only one in early versions
+
+
+def cpu_columns(total_s: float, names: Mapping[str, str] | None = None) -> list[Column]:
+    """Columns of the CPU tables; shares of the run are of ``total_s``."""
+    def run_share(e: LineEntry) -> str:
+        return f"{100.0 * cpu_seconds(e.data) / total_s:.1f}%" if total_s > 0 else "-"
+
+    return [
+        Column("file:line", _where_in(names), justify="left", flexible=True, overflow="fold",
+               min_width=12),
+        Column("time", lambda e: format_seconds(cpu_seconds(e.data))),
+        Column("% of run", run_share),
+        Column("python %", _cpu_share("cpu_python_s")),
+        Column("native %", _cpu_share("cpu_native_s")),
+        Column("system %", _cpu_share("cpu_system_s")),
+        Column("source", _source, justify="left", flexible=True, min_width=8),
+    ]
+
+
+def function_columns(total_s: float, names: Mapping[str, str] | None = None) -> list[Column]:
+    cols = cpu_columns(total_s, names)
+    name = _namer(names)
+    cols[0] = Column("function", lambda e: f"{name(e.path)}:{e.data['first_line']} "
+                     f"{e.data['name']}", justify="left", flexible=True, overflow="fold",
+                     min_width=12)
+    cols[-1] = Column("alloc", _bytes_of("alloc_bytes"))
+    return cols
+
+
+def _header(doc: Mapping[str, Any], names: Mapping[str, str] | None = None) -> Text:
+    cpu_on, memory_on = profiled(doc)
+    program, argv = str(doc["program"]), [str(a) for a in doc["argv"]]
+    # the command line as typed (argv[0] may be a relative form of `program`)
+    command = shlex.join(argv) if argv else program
+    parts: list[Any] = [("heapline profile: ", "bold"), (command, "bold cyan"), "\n",
+                        "elapsed ", (format_seconds(doc["elapsed_s"]), "bold")]
+    cpu = doc.get("cpu")
+    if cpu_on and cpu:
+        kind = "wall-clock" if cpu.get("wall") else "CPU"
+        total = cpu["python_s"] + cpu["native_s"] + cpu["system_s"]
+        parts += ["\n", f"{kind} ", (format_seconds(total), "bold"),
+                  f" (python {format_seconds(cpu['python_s'])}, native "
+                  f"{format_seconds(cpu['native_s'])}, system {format_seconds(cpu['system_s'])}),"
+                  f" {plural(int(cpu['samples']), 'sample')} every "
+                  f"{cpu['interval_s'] * 1000:g} ms"]
+    if memory_on:
+        mem, sampling = doc["memory"], doc["sampling"]
+        where = "unknown line"
+        if mem.get("peak_file") is not None:
+            where = _namer(names)(str(mem["peak_file"]))
+            if mem.get("peak_line") is not None:
+                where += f":{mem['peak_line']}"
+        parts += [
+            "\n", "peak footprint ", (format_bytes(mem["peak_bytes"]), "bold red"),
+            f" at {format_seconds(mem['peak_at_s'])} (", (where, "yellow"), ")\n",
+            "exit footprint ", (format_bytes(mem["exit_bytes"]), "bold"), "\n",
+        ]
+        spark = sparkline(mem.get("timeline") or [], SPARK_WIDTH, float(doc["elapsed_s"]))
+        if spark:
+            parts += ["footprint ", (spark, "red"),
+                      f" 0 to {format_bytes(mem['peak_bytes'])} over "
+                      f"{format_seconds(doc['elapsed_s'])}\n"]
+        parts += [
+            f"sampling every {format_bytes(sampling['interval_bytes'])} allocated, "
+            f"{plural(int(sampling['samples']), 'sample')}",
+        ]
+    return Text.assemble(*parts)
+
+
+def _print_table(console: Console, title: str, entries: list[LineEntry],
+                 columns: list[Column], top: int, empty: str) -> None:
+    console.print()
+    console.print(Text(title, style="bold underline"))
+    shown = entries[: max(top, 0)]
+    if shown:
+        console.print(line_table(shown, columns, console.width))
+    if not entries:
+        console.print(Text(empty, style="yellow"))
+    elif len(shown) < len(entries):
+        console.print(Text(f"showing the top {len(shown)} of {len(entries)}", style="dim"))
+
+
+def render(doc: dict[str, Any], console: Console, top: int = 30) -> None:
+    """Print the terminal report for a profile document."""
+    cpu_on, memory_on = profiled(doc)
+    names = file_names(doc)
+    console.print(_header(doc, names))
+    hint = "try --profile-all"
+    if cpu_on and "cpu" in doc:
+        c = doc["cpu"]
+        total = c["python_s"] + c["native_s"] + c["system_s"]
+        _print_table(console, "Hot lines", hot_lines(doc), cpu_columns(total, names), top,
+                     f"no time charged to profiled code; {hint}")
+        _print_table(console, "Functions", hot_lines(doc, "functions"),
+                     function_columns(total, names), max(top // 2, 1), "no functions with time")
+    if memory_on:
+        _print_table(console, "Memory", ranked_lines(doc), memory_columns(names), top,
+                     f"no allocations attributed to profiled code; {hint}")
+        untracked = int(doc["sampling"].get("live_untracked", 0))
+        if untracked:
+            console.print(Text(
+                f"warning: {untracked:,} sampled blocks were not tracked as live (table full): "
+                "live and at-peak figures are too low; use a larger --sampling-interval",
+                style="yellow"))
+        for label, key in (("native threads", "native_threads"),
+                           ("unattributed (no profiled code on stack)", "unattributed")):
+            bucket = doc.get(key, {})
+            alloc, live = bucket.get("alloc_bytes", 0), bucket.get("live_bytes", 0)
+            if alloc > 0 or live > 0:
+                console.print(Text(
+                    f"{label}: {format_bytes(alloc)} allocated, {format_bytes(live)} "
+                    f"live at exit ({plural(int(bucket.get('alloc_samples', 0)), 'sample')})"))
