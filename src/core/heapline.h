@@ -149,6 +149,27 @@ HL_EXPORT void hl_cpu_charge(uint32_t file, int32_t line, double python_s, doubl
 
 /* Copies up to cap rows; returns the number of rows in the table. */
 HL_EXPORT size_t hl_stats_read(hl_line_stats *out, size_t cap);
+
+/* ---- leak evidence ---------------------------------------------------------- */
+/* Each sampled block still live remembers when it was allocated (hl_now_s(),
+ * or its last resize). Per line, the live blocks by allocation time in
+ * HL_LEAK_BINS equal bins of [t0, t1] (earlier times count in the first bin,
+ * later ones in the last): a line whose memory grows steadily has blocks
+ * still live from all over the run; a cache filled once has them from one
+ * moment, churn only from the last moments. Costs a walk of the live table,
+ * under the tables lock, per call; nothing on the allocation paths but the
+ * clock read of a sampled allocation. */
+#define HL_LEAK_BINS 32
+typedef struct hl_live_history {
+    uint32_t file;
+    int32_t line;
+    uint64_t blocks;                /* live sampled blocks */
+    double bytes;                   /* their estimated bytes */
+    uint32_t count[HL_LEAK_BINS];   /* live sampled blocks by allocation time */
+    double bin_bytes[HL_LEAK_BINS]; /* their estimated bytes */
+} hl_live_history;
+/* Fills up to cap rows (lines with live sampled blocks); returns how many. */
+HL_EXPORT size_t hl_live_history_read(double t0, double t1, hl_live_history *out, size_t cap);
 /* Forgets all per-line stats, live blocks, peak and timeline (not counters). */
 HL_EXPORT void hl_reset(void);
 

@@ -1,4 +1,6 @@
-/* Sampled blocks that are still alive: pointer -> (line slot, weight).
+/* Sampled blocks that are still alive: pointer -> (line slot, weight, time of
+ * allocation), and the per-line leak evidence read from them
+ * (hl_live_history_read: live blocks by allocation time).
  *
  * Every free checks a counting filter first (one load), so frees of blocks that
  * were never sampled (nearly all) cost nothing more. The table proper is a
@@ -8,6 +10,10 @@
  */
 #include "live_table.h"
 
+#include "stats_table.h"
+
+#include <string.h>
+
 _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
 
 #define LIVE_SLOTS (1u << 19)
@@ -16,6 +22,7 @@ _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
 typedef struct {
     uintptr_t ptr; /* 0 = empty */
     uint32_t slot; /* line slot in the stats table */
+    float t;       /* hl_now_s() at insertion (in the padding: the entry stays 24 bytes) */
     double weight;
 } live_entry;
 
@@ -46,6 +53,7 @@ int hl_live_insert_locked(void *ptr, uint32_t slot, double weight) {
         if (table[i].ptr == p) { /* address reused without our seeing the free */
             table[i].slot = slot;
             table[i].weight = weight;
+            table[i].t = (float)hl_now_s();
             return 1;
         }
         if (table[i].ptr == 0) break;
@@ -58,6 +66,7 @@ int hl_live_insert_locked(void *ptr, uint32_t slot, double weight) {
     table[i].ptr = p;
     table[i].slot = slot;
     table[i].weight = weight;
+    table[i].t = (float)hl_now_s();
     live_count++;
     filter_inc(p);
     return 1;
@@ -107,4 +116,37 @@ uint64_t hl_live_dropped(void) {
 } /* declared in heapline.h */
 uint32_t hl_live_count(void) {
     return live_count;
+}
+
+/* hl_live_history_read's scratch: line slot -> row + 1 (static: no malloc) */
+static uint32_t row_of_slot[HL_LINE_SLOTS];
+
+size_t hl_live_history_read(double t0, double t1, hl_live_history *out, size_t cap) {
+    double span = t1 > t0 ? t1 - t0 : 1.0;
+    size_t n = 0;
+    hl_lock(&hl_tables_lock);
+    for (uint32_t i = 0; i < LIVE_SLOTS; i++) {
+        const live_entry *e = &table[i];
+        if (!e->ptr) continue;
+        uint32_t slot = e->slot & (HL_LINE_SLOTS - 1);
+        uint32_t row = row_of_slot[slot];
+        if (row == 0) {
+            if (n >= cap) continue;
+            const hl_line_stats *s = hl_line_at(slot);
+            memset(&out[n], 0, sizeof out[n]);
+            out[n].file = s->file;
+            out[n].line = s->line;
+            row = row_of_slot[slot] = (uint32_t)++n;
+        }
+        hl_live_history *h = &out[row - 1];
+        double x = ((double)e->t - t0) / span * HL_LEAK_BINS;
+        int bin = x < 0 ? 0 : x >= HL_LEAK_BINS ? HL_LEAK_BINS - 1 : (int)x;
+        h->blocks++;
+        h->bytes += e->weight;
+        h->count[bin]++;
+        h->bin_bytes[bin] += e->weight;
+    }
+    memset(row_of_slot, 0, sizeof row_of_slot);
+    hl_unlock(&hl_tables_lock);
+    return n;
 }

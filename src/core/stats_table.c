@@ -159,7 +159,7 @@ const char *hl_file_name(uint32_t id) {
 }
 
 /* ---- lines ---------------------------------------------------------------- */
-#define LINE_SLOTS 65536u /* power of two */
+#define LINE_SLOTS HL_LINE_SLOTS
 
 static hl_line_stats lines[LINE_SLOTS];
 static uint32_t used_index[LINE_SLOTS]; /* slots in use, in insertion order */

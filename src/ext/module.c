@@ -1,6 +1,7 @@
 /* heapline._core: the Python face of the C core. Configures the sampler and
  * the file filter, installs the Python-allocator hooks, registers the frame
- * walker, and turns the core's tables into Python data (snapshot, counters).
+ * walker, and turns the core's tables into Python data (snapshot, counters,
+ * and the per-line leak evidence: live_history).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -243,6 +244,53 @@ static PyObject *timeline_list(void) {
     return out;
 }
 
+/* live_history(t0, t1): [(path, line, blocks, bytes, (count, ...), (bytes, ...))]
+ * for each line with live sampled blocks, by allocation time in
+ * HL_LEAK_BINS bins of [t0, t1] (the core's clock). */
+static PyObject *live_history(PyObject *self, PyObject *args) {
+    (void)self;
+    double t0, t1;
+    if (!PyArg_ParseTuple(args, "dd", &t0, &t1)) return NULL;
+    size_t cap = hl_stats_read(NULL, 0) + 64;
+    hl_live_history *rows = PyMem_RawMalloc(cap * sizeof *rows);
+    if (!rows) return PyErr_NoMemory();
+    size_t n = hl_live_history_read(t0, t1, rows, cap);
+    PyObject *out = PyList_New(0);
+    for (size_t i = 0; out && i < n; i++) {
+        hl_live_history *r = &rows[i];
+        PyObject *counts = PyTuple_New(HL_LEAK_BINS);
+        PyObject *bytes = PyTuple_New(HL_LEAK_BINS);
+        for (int b = 0; counts && bytes && b < HL_LEAK_BINS; b++) {
+            PyObject *c = PyLong_FromUnsignedLong(r->count[b]);
+            PyObject *v = PyFloat_FromDouble(r->bin_bytes[b]);
+            if (!c || !v) {
+                Py_XDECREF(c);
+                Py_XDECREF(v);
+                Py_CLEAR(counts);
+                break;
+            }
+            PyTuple_SET_ITEM(counts, b, c);
+            PyTuple_SET_ITEM(bytes, b, v);
+        }
+        PyObject *path = counts && bytes ? file_str(r->file) : NULL;
+        PyObject *t = path ? Py_BuildValue("(NiKdNN)", path, (int)r->line,
+                                           (unsigned long long)r->blocks, r->bytes, counts, bytes)
+                           : NULL;
+        if (!t) {
+            if (!path) {
+                Py_XDECREF(counts);
+                Py_XDECREF(bytes);
+            }
+            Py_CLEAR(out);
+            break;
+        }
+        if (PyList_Append(out, t) < 0) Py_CLEAR(out);
+        Py_DECREF(t);
+    }
+    PyMem_RawFree(rows);
+    return out;
+}
+
 static PyObject *snapshot(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
@@ -318,6 +366,9 @@ static PyMethodDef methods[] = {
     {"set_enabled", set_enabled, METH_O, "Start/stop charging samples to lines."},
     {"detach", detach, METH_NOARGS, "Stop sampling and forget the frame walker (at exit)."},
     {"snapshot", snapshot, METH_NOARGS, "The core's tables as Python data."},
+    {"live_history", live_history, METH_VARARGS,
+     "live_history(t0, t1): per line with live sampled blocks, (path, line, blocks, bytes, "
+     "counts, bytes_by_bin): the blocks by allocation time in equal bins of [t0, t1]."},
     {"cpu_start", cpu_start, METH_VARARGS,
      "cpu_start(interval_s, wall): start the CPU sampling thread (main thread only)."},
     {"cpu_stop", cpu_stop, METH_NOARGS, "Stop CPU sampling and charge the last interval."},

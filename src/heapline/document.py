@@ -88,6 +88,14 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
     file_list.sort(key=lambda f: (-sum(sum(e[k] for k in _CPU_KEYS) for e in f["lines"]),
                                   -sum(e["alloc_bytes"] for e in f["lines"])))
     cpu = snap["cpu"]
+    leaks = None
+    if "live_history" in snap:
+        from heapline.leaks import find_leaks
+
+        leaks = find_leaks(snap["live_history"])
+        for e in leaks:
+            e["name"] = names.get(e["path"], e["path"])
+            e["source"] = _source_line(e["path"], e["line"])
     peak_file = snap.get("peak_file")
     if peak_file in _PSEUDO:
         peak_file = None
@@ -122,6 +130,7 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
         "files": file_list,
         **pseudo,
         "counters": {name: {"calls": c, "bytes": b} for name, (c, b) in snap["counters"].items()},
+        **({"leaks": leaks} if leaks is not None else {}),
     }
 
 

@@ -105,6 +105,8 @@ class Session:
         # after it (building the document) must not move the peak or the times
         self._frozen = _core.snapshot()
         self._elapsed = _core.now_s() - self.t0  # after: every time in the snapshot is earlier
+        if self.opts.memory:
+            self._frozen["live_history"] = _core.live_history(self.t0, self.t0 + self._elapsed)
         self.running = False
 
     def raw(self) -> dict[str, Any]:
@@ -112,6 +114,8 @@ class Session:
         core's tables as of stop() and this session's facts. Plain data that
         marshal can carry to the process that writes the profile."""
         snap = dict(self._frozen) if self._frozen is not None else _core.snapshot()
+        if self._frozen is None and self.opts.memory:  # a running session: up to now
+            snap["live_history"] = _core.live_history(self.t0, _core.now_s())
         snap["counters"] = {
             name: (calls - self._counters0.get(name, (0, 0))[0],
                    nbytes - self._counters0.get(name, (0, 0))[1])

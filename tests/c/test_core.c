@@ -195,6 +195,57 @@ static void test_sampling_unbiased(void) {
     hl_set_where(NULL);
 }
 
+/* Live blocks by allocation time: blocks kept from three moments land in
+ * three bins; freed ones are gone. */
+static hl_live_history hist[64];
+
+static void test_live_history(void) {
+    int profiled = 0;
+    site_file = hl_file_intern("/tmp/prog.py", 12, &profiled);
+    hl_reset();
+    hl_set_sampling_interval(1); /* every block sampled */
+    hl_set_seed(7);              /* a countdown drawn at that interval */
+    hl_set_where(fixed_where);
+    hl_set_enabled(1);
+    enum { N = 30 };
+    static void *kept[3][N];
+    double t[4];
+    for (int k = 0; k < 3; k++) {
+        t[k] = hl_now_s();
+        for (int i = 0; i < N; i++) {
+            sink = kept[k][i] = malloc(100);
+            free(malloc(100)); /* churn: never live at the end */
+        }
+        usleep(20000);
+    }
+    t[3] = hl_now_s();
+    size_t n = hl_live_history_read(t[0], t[3], hist, 64);
+    hl_live_history *h = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (hist[i].file == site_file && hist[i].line == 7) h = &hist[i];
+    CHECK(h != NULL, "no history row for the line");
+    if (h) {
+        CHECK(h->blocks == 3 * N, "live blocks %lu, want %d", (unsigned long)h->blocks, 3 * N);
+        for (int k = 0; k < 3; k++) {
+            int bin = (int)((t[k] - t[0]) / (t[3] - t[0]) * HL_LEAK_BINS);
+            if (bin >= HL_LEAK_BINS) bin = HL_LEAK_BINS - 1;
+            CHECK(h->count[bin] >= N, "bin %d holds %u blocks, want >= %d", bin, h->count[bin], N);
+        }
+        CHECK(h->bytes >= 3 * N * 100 && h->bytes < 3 * N * 200, "bytes %.0f", h->bytes);
+    }
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < N; i++)
+            free(kept[k][i]);
+    n = hl_live_history_read(t[0], t[3], hist, 64);
+    h = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (hist[i].file == site_file && hist[i].line == 7) h = &hist[i];
+    CHECK(h == NULL, "freed blocks still in the history");
+    hl_set_enabled(0);
+    hl_set_where(NULL);
+    hl_set_sampling_interval(65536);
+}
+
 static void test_filter(void) {
     int p1 = -1, p2 = -1, p3 = -1;
     hl_set_filter("", "/usr/lib/python3\n/site/", '\n');
@@ -261,6 +312,7 @@ int main(void) {
     test_footprint_peak();
     test_filter();
     test_sampling_unbiased();
+    test_live_history();
     test_threads_exact();
     return check_summary();
 }

@@ -179,3 +179,36 @@ def render(doc: dict[str, Any], console: Console, top: int = 30) -> None:
                 console.print(Text(
                     f"{label}: {format_bytes(alloc)} allocated, {format_bytes(live)} "
                     f"live at exit ({plural(int(bucket.get('alloc_samples', 0)), 'sample')})"))
+        leaks = doc.get("leaks")
+        if leaks:
+            _print_leaks(console, leaks, names, top)
+
+
+def leak_columns(names: Mapping[str, str] | None = None) -> list[Column]:
+    """Columns of the "Possible leaks" table (entries: the document's `leaks`)."""
+    name = _namer(names)
+    return [
+        Column("file:line", lambda e: f"{name(str(e['path']))}:{e['line']}", justify="left",
+               flexible=True, overflow="fold", min_width=12),
+        Column("growth", lambda e: format_bytes(e.get("growth_bytes", 0))),
+        Column("confidence", lambda e: f"{float(e.get('confidence', 0)):.2f}"),
+        Column("source", lambda e: _source_text(str(e.get("source", ""))), justify="left",
+               flexible=True, min_width=8),
+    ]
+
+
+def _source_text(src: str) -> str:
+    src = src.strip()
+    return src if len(src) <= SOURCE_WIDTH else src[: SOURCE_WIDTH - 1] + "…"
+
+
+def _print_leaks(console: Console, leaks: list[dict[str, Any]],
+                 names: Mapping[str, str] | None, top: int) -> None:
+    console.print()
+    console.print(Text("Possible leaks", style="bold underline"))
+    console.print(Text("lines whose live memory grew steadily over the run (bytes they "
+                       "allocated and still hold, from all over it)", style="dim"))
+    shown = leaks[: max(top, 1)]
+    console.print(line_table(shown, leak_columns(names), console.width))
+    if len(shown) < len(leaks):
+        console.print(Text(f"showing the top {len(shown)} of {len(leaks)}", style="dim"))
