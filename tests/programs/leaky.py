@@ -10,7 +10,7 @@ cache: list[bytes] = []
 
 
 def churn() -> int:
-    tmp = [bytes(2000) for _ in range(100)]  # about 200 KB, freed at once  # MARK: CHURN
+    tmp = [bytes(2000) for _ in range(300)]  # about 600 KB, freed at once  # MARK: CHURN
     return len(tmp)
 
 
