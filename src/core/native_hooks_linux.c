@@ -198,9 +198,7 @@ HL_EXPORT void *malloc(size_t n) {
     if (HL_UNLIKELY(!ready())) return boot_alloc(n);
     void *p = real.malloc(n);
     if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)usable(p));
-        hl_on_alloc(t, HL_HOOK_MALLOC, p, n, HL_KIND_NATIVE);
+        hl_native_alloc(hl_self(), HL_HOOK_MALLOC, p, n, usable(p));
     }
     return p;
 }
@@ -213,9 +211,7 @@ HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
     }
     void *p = real.calloc(nelem, elsize);
     if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)usable(p));
-        hl_on_alloc(t, HL_HOOK_CALLOC, p, nelem * elsize, HL_KIND_NATIVE);
+        hl_native_alloc(hl_self(), HL_HOOK_CALLOC, p, nelem * elsize, usable(p));
     }
     return p;
 }
@@ -223,11 +219,7 @@ HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
 HL_EXPORT void free(void *p) {
     if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
     if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
-    hl_thread *t = hl_self();
-    size_t u = usable(p);
-    hl_fp_add(-(int64_t)u);
-    hl_count(t, HL_HOOK_FREE, u);
-    hl_on_free(t, p);
+    hl_native_free(hl_self(), HL_HOOK_FREE, p, usable(p));
     real.free(p);
 }
 
@@ -244,34 +236,15 @@ HL_EXPORT void *realloc(void *p, size_t n) {
     size_t u0 = p ? usable(p) : 0;
     void *q = real.realloc(p, n);
     if (q == NULL) {
-        if (p && n == 0) { /* glibc: realloc(p, 0) frees p */
-            hl_fp_add(-(int64_t)u0);
-            hl_count(t, HL_HOOK_FREE, u0);
-            hl_on_free(t, p);
-        }
+        if (p && n == 0) hl_native_free(t, HL_HOOK_FREE, p, u0); /* glibc: realloc(p, 0) frees p */
         return q;
     }
-    size_t u1 = usable(q);
-    hl_fp_add((int64_t)u1 - (int64_t)u0);
-    hl_count(t, HL_HOOK_REALLOC, n);
-    if (t->busy) {
-        if (t->busy & HL_BUSY_PY) { /* tell the Python hook above the sizes */
-            t->nested_set = 1;
-            t->nested_old = (int64_t)u0;
-            t->nested_new = (int64_t)u1;
-        }
-        return q;
-    }
-    hl_on_realloc(t, p, q, p ? (int64_t)u0 : 0, (int64_t)u1, HL_KIND_NATIVE);
+    hl_native_realloc(t, HL_HOOK_REALLOC, p, q, n, u0, usable(q));
     return q;
 }
 
 static inline void *after_aligned(void *p, int hook, size_t n) {
-    if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)usable(p));
-        hl_on_alloc(t, hook, p, n, HL_KIND_NATIVE);
-    }
+    if (HL_LIKELY(p != NULL)) hl_native_alloc(hl_self(), hook, p, n, usable(p));
     return p;
 }
 
@@ -383,14 +356,9 @@ static void *hooked_mmap(void *addr, size_t len, int prot, int flags, int fd, of
         region_add((uintptr_t)p, n);
         hl_unlock(&region_lock);
         t->busy = saved;
-        hl_fp_add((int64_t)n);
         /* the counter has the bytes asked for; footprint and samples the
          * pages the kernel mapped */
-        hl_count(t, HL_HOOK_MMAP, len);
-        if (!t->busy) {
-            t->countdown -= (int64_t)n;
-            if (HL_UNLIKELY(t->countdown <= 0)) hl_sample_slow(t, p, n, HL_KIND_NATIVE);
-        }
+        hl_native_map(t, p, len, n);
     }
     return p;
 }
@@ -412,11 +380,7 @@ HL_EXPORT int munmap(void *addr, size_t len) {
     size_t n = region_remove((uintptr_t)addr, page_round(len));
     hl_unlock(&region_lock);
     t->busy = saved;
-    if (n) {
-        hl_fp_add(-(int64_t)n);
-        hl_count(t, HL_HOOK_MUNMAP, n);
-        hl_on_free(t, addr);
-    }
+    if (n) hl_native_free(t, HL_HOOK_MUNMAP, addr, n);
     return real.munmap(addr, len);
 }
 

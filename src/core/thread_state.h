@@ -149,6 +149,47 @@ static inline void hl_on_free(hl_thread *t, void *p) {
     if (!t->busy && HL_UNLIKELY(hl_filter_maybe(p))) hl_free_slow(p);
 }
 
+/* ---- one call per native event (the Linux hooks and the Windows wrappers) ---- */
+/* A block of usable size u came back for a request of n bytes. */
+static inline void hl_native_alloc(hl_thread *t, int hook, void *p, size_t n, size_t u) {
+    hl_fp_add((int64_t)u);
+    hl_on_alloc(t, hook, p, n, HL_KIND_NATIVE);
+}
+
+/* Block p of usable size u goes away (`hook`: free, realloc(p, 0), munmap). */
+static inline void hl_native_free(hl_thread *t, int hook, void *p, size_t u) {
+    hl_fp_add(-(int64_t)u);
+    hl_count(t, hook, u);
+    hl_on_free(t, p);
+}
+
+/* An anonymous mapping of `len` bytes (n of them in whole pages) at p. */
+static inline void hl_native_map(hl_thread *t, void *p, size_t len, size_t n) {
+    hl_fp_add((int64_t)n);
+    hl_count(t, HL_HOOK_MMAP, len);
+    if (!t->busy) {
+        t->countdown -= (int64_t)n;
+        if (HL_UNLIKELY(t->countdown <= 0)) hl_sample_slow(t, p, n, HL_KIND_NATIVE);
+    }
+}
+
+/* Block p of usable size u0 became q of usable size u1 (n bytes requested;
+ * p NULL: a fresh block). Inside a Python hook the sizes are handed up. */
+static inline void hl_native_realloc(hl_thread *t, int hook, void *p, void *q, size_t n, size_t u0,
+                                     size_t u1) {
+    hl_fp_add((int64_t)u1 - (int64_t)u0);
+    hl_count(t, hook, n);
+    if (t->busy) {
+        if (t->busy & HL_BUSY_PY) {
+            t->nested_set = 1;
+            t->nested_old = (int64_t)u0;
+            t->nested_new = (int64_t)u1;
+        }
+        return;
+    }
+    hl_on_realloc(t, p, q, p ? (int64_t)u0 : 0, (int64_t)u1, HL_KIND_NATIVE);
+}
+
 /* ---- small spinlock for the slow paths ---- */
 typedef struct {
     atomic_flag f;
