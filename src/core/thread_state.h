@@ -116,9 +116,11 @@ void hl_realloc_slow(hl_thread *t, void *old, void *new_, int64_t old_size, int6
 #define HL_FILTER_BITS 20
 extern _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
 
+/* Blocks are at least 16-byte aligned: the address bits above those pick the
+ * slot, so neighbouring blocks take neighbouring slots (a 64-byte line of the
+ * filter covers 1 KiB of heap) and the check is a shift, a mask and a load. */
 static inline uint32_t hl_filter_slot(const void *p) {
-    uint64_t x = (uint64_t)(uintptr_t)p >> 4;
-    return (uint32_t)((x * 0x9E3779B97F4A7C15ull) >> (64 - HL_FILTER_BITS));
+    return (uint32_t)((uintptr_t)p >> 4) & ((1u << HL_FILTER_BITS) - 1);
 }
 /* False means "certainly not a sampled live block". */
 static inline bool hl_filter_maybe(const void *p) {
