@@ -29,7 +29,7 @@ static void *py_malloc(void *ctx, size_t n) {
     py_domain *d = ctx;
     if (HL_LIKELY(n <= d->direct_max)) {
         void *p = d->prev.malloc(d->prev.ctx, n);
-        if (HL_LIKELY(p != NULL)) hl_on_alloc(hl_self(), HL_HOOK_PY_MALLOC, p, n, d->kind);
+        if (HL_LIKELY(p != NULL)) hl_fast_count(hl_self(), HL_FAST_PY_MALLOC, p, n, d->kind);
         return p;
     }
     hl_thread *t = hl_self();
@@ -37,7 +37,7 @@ static void *py_malloc(void *ctx, size_t n) {
     t->busy = HL_BUSY_PY;
     void *p = d->prev.malloc(d->prev.ctx, n);
     t->busy = 0;
-    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_MALLOC, p, n, d->kind);
+    if (HL_LIKELY(p != NULL)) hl_fast_count(t, HL_FAST_PY_MALLOC, p, n, d->kind);
     return p;
 }
 
@@ -46,7 +46,7 @@ static void *py_calloc(void *ctx, size_t nelem, size_t elsize) {
     size_t n;
     if (!__builtin_mul_overflow(nelem, elsize, &n) && HL_LIKELY(n <= d->direct_max)) {
         void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
-        if (HL_LIKELY(p != NULL)) hl_on_alloc(hl_self(), HL_HOOK_PY_CALLOC, p, n, d->kind);
+        if (HL_LIKELY(p != NULL)) hl_fast_count(hl_self(), HL_FAST_PY_CALLOC, p, n, d->kind);
         return p;
     }
     hl_thread *t = hl_self();
@@ -54,7 +54,7 @@ static void *py_calloc(void *ctx, size_t nelem, size_t elsize) {
     t->busy = HL_BUSY_PY;
     void *p = d->prev.calloc(d->prev.ctx, nelem, elsize);
     t->busy = 0;
-    if (HL_LIKELY(p != NULL)) hl_on_alloc(t, HL_HOOK_PY_CALLOC, p, nelem * elsize, d->kind);
+    if (HL_LIKELY(p != NULL)) hl_fast_count(t, HL_FAST_PY_CALLOC, p, nelem * elsize, d->kind);
     return p;
 }
 
@@ -67,14 +67,18 @@ static void *py_realloc(void *ctx, void *ptr, size_t n) {
     void *q = d->prev.realloc(d->prev.ctx, ptr, n);
     t->busy = 0;
     if (HL_UNLIKELY(q == NULL)) return q;
-    hl_count(t, HL_HOOK_PY_REALLOC, n);
+    hl_block *b = hl_rare_count(t, HL_HOOK_PY_REALLOC, n, 0);
+    if (b == NULL) { /* no block: a sampled block that moved is forgotten */
+        if (ptr && q != ptr && HL_UNLIKELY(hl_filter_maybe(ptr))) hl_free_slow(ptr);
+        return q;
+    }
     /* When the block lives in malloc, the native realloc below measured its
      * old and new sizes. Otherwise pymalloc served it (<= 512 bytes, size not
      * known here): a fresh allocation of n bytes. */
     if (t->nested_set)
-        hl_on_realloc(t, ptr, q, t->nested_old, t->nested_new, d->kind);
+        hl_on_realloc(t, b, HL_PROC_PY_REALLOC, ptr, q, t->nested_old, t->nested_new, d->kind);
     else
-        hl_on_realloc(t, ptr, q, -1, (int64_t)n, d->kind);
+        hl_on_realloc(t, b, HL_PROC_PY_REALLOC, ptr, q, -1, (int64_t)n, d->kind);
     return q;
 }
 
