@@ -17,6 +17,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* Internal globals the fast paths read: declared hidden so that the
+ * compiler addresses them directly rather than through the GOT. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#define HL_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define HL_HIDDEN
+#endif
+
 /* ---- small spinlock for the slow paths ---- */
 typedef struct {
     atomic_flag f;
@@ -149,7 +157,7 @@ extern _Thread_local hl_thread hl_tls;
 /* Where hl_tls sits relative to the thread pointer when it is in static TLS
  * (the library preloaded, or dlopen'ed into glibc's surplus), the same for
  * every thread; 0 when not known to be (the hooks then use the descriptor). */
-extern intptr_t hl_tls_static_off;
+extern HL_HIDDEN intptr_t hl_tls_static_off;
 
 #if defined(__x86_64__)
 static inline hl_thread *hl_tls_at(intptr_t off) {
@@ -249,7 +257,7 @@ void hl_on_realloc(hl_thread *t, hl_block *b, int proc, void *old, void *new_, i
 
 /* ---- live-block filter (live_table.c) ---- */
 #define HL_FILTER_BITS 20
-extern _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
+extern HL_HIDDEN _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
 
 /* Blocks are at least 16-byte aligned: the address bits above those pick the
  * slot, so neighbouring blocks take neighbouring slots (a 64-byte line of the
@@ -263,12 +271,34 @@ static inline bool hl_filter_maybe(const void *p) {
 }
 
 /* ---- fast paths ---- */
+/* *p -= d, and whether the result is <= 0 (le) or < 0 (lt): one subtraction
+ * into memory and a branch on its flags where the compiler lets us say so.
+ * (Countdowns and rooms stay far from overflow: sentinels are -2^61.) */
+static inline bool hl_sub_le0(int64_t *p, int64_t d) {
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    bool le;
+    __asm__("subq %2, %0" : "+m"(*p), "=@ccle"(le) : "er"(d));
+    return le;
+#else
+    *p -= d;
+    return *p <= 0;
+#endif
+}
+static inline bool hl_sub_lt0(int64_t *p, int64_t d) {
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    bool lt;
+    __asm__("subq %2, %0" : "+m"(*p), "=@ccs"(lt) : "er"(d));
+    return lt;
+#else
+    *p -= d;
+    return *p < 0;
+#endif
+}
+
 /* Counts a call of hot hook f for n bytes; a sample when the countdown ends. */
 static inline void hl_fast_count(hl_thread *t, int f, void *p, size_t n, int kind) {
     t->calls[f]++;
-    int64_t left = t->left[f] - (int64_t)n;
-    t->left[f] = left;
-    if (HL_UNLIKELY(left <= 0)) hl_count_slow(t, f, p, n, kind);
+    if (HL_UNLIKELY(hl_sub_le0(&t->left[f], (int64_t)n))) hl_count_slow(t, f, p, n, kind);
 }
 
 /* Counts a Python request of n bytes before it is made, so that the hook can
@@ -276,16 +306,12 @@ static inline void hl_fast_count(hl_thread *t, int f, void *p, size_t n, int kin
  * is due, or the thread's first call). */
 static inline bool hl_py_precount(hl_thread *t, int f, size_t n) {
     t->calls[f]++;
-    int64_t left = t->left[f] - (int64_t)n;
-    t->left[f] = left;
-    return HL_LIKELY(left > 0);
+    return HL_LIKELY(!hl_sub_le0(&t->left[f], (int64_t)n));
 }
 
 /* A native allocation by hot hook f: n bytes asked for, u usable. */
 static inline void hl_fast_alloc(hl_thread *t, int f, void *p, size_t n, size_t u) {
-    int64_t room = t->room - (int64_t)u;
-    t->room = room;
-    if (HL_UNLIKELY(room < 0))
+    if (HL_UNLIKELY(hl_sub_lt0(&t->room, (int64_t)u)))
         hl_alloc_slow(t, f, p, n, u, HL_KIND_NATIVE);
     else
         hl_fast_count(t, f, p, n, HL_KIND_NATIVE);
@@ -295,9 +321,7 @@ static inline void hl_fast_alloc(hl_thread *t, int f, void *p, size_t n, size_t 
 static inline void hl_fast_free(hl_thread *t, void *p, size_t u) {
     t->room += (int64_t)u;
     t->calls[HL_FAST_FREE]++;
-    int64_t left = t->left[HL_FAST_FREE] - (int64_t)u;
-    t->left[HL_FAST_FREE] = left;
-    if (HL_UNLIKELY(left < 0)) hl_free_count_slow(t, u);
+    if (HL_UNLIKELY(hl_sub_lt0(&t->left[HL_FAST_FREE], (int64_t)u))) hl_free_count_slow(t, u);
     if (HL_UNLIKELY(hl_filter_maybe(p))) hl_free_slow(p);
 }
 
