@@ -34,7 +34,6 @@
 
 #define GRANT     (64 * 1024) /* growth between two checks, well below the peak */
 #define OVERDRAFT (64 * 1024) /* growth past the peak before the next check */
-#define MIN_GRANT (4 * 1024)  /* less headroom than this: near the peak */
 
 /* under hl_state_lock */
 static int64_t peak;
@@ -87,8 +86,9 @@ static int64_t relaxed(const int64_t *p) {
 
 /* The footprint now (the sum of every share); raises the peak to it and to
  * each tracked thread's highest level since the previous settle, which
- * becomes its new reference. *ceilings: the sum of the ceilings. */
-static int64_t settle_locked(int64_t *ceilings) {
+ * becomes its new reference. *ceilings: the sum of the ceilings; returns
+ * whether the peak rose in *raised. */
+static int64_t settle_locked(int64_t *ceilings, int *raised) {
     int64_t cur = hl_shared_block.cur, ceil = cur, over = 0;
     uint32_t n;
     hl_block *bl = hl_blocks_in_use(&n);
@@ -109,11 +109,13 @@ static int64_t settle_locked(int64_t *ceilings) {
             atomic_store_explicit(&b->track_low, room, memory_order_relaxed);
         }
     }
-    if (cur + over > peak) {
+    int rose = cur + over > peak;
+    if (rose) {
         peak = cur + over;
         peak_time_stale = 1;
     }
     if (ceilings) *ceilings = ceil;
+    if (raised) *raised = rose;
     return cur;
 }
 
@@ -124,12 +126,18 @@ static void set_free_left_locked(hl_thread *t, hl_block *b, int64_t v) {
 }
 
 /* A new room for an attached thread, from the peak and the others' ceilings
- * (ceilings: the sum of all, b's included, from settle_locked). */
-static void grant_locked(hl_thread *t, hl_block *b, int64_t ceilings) {
+ * (ceilings: the sum of all, b's included, from settle_locked; raised:
+ * whether that settle found a new peak). A thread below the peak gets the
+ * headroom the others leave, up to GRANT (none at all is fine: its frees give
+ * room back). One that is growing past the peak (at the new peak the settle
+ * just found), or whose share is more than the others leave, gets OVERDRAFT
+ * past where it is and is tracked until its share falls back to where the
+ * peak leaves it. */
+static void grant_locked(hl_thread *t, hl_block *b, int64_t ceilings, int raised) {
     int64_t cur = b->ceiling - t->room;
     int64_t others = ceilings - b->ceiling;
     int64_t avail = peak - others - cur;
-    if (avail >= MIN_GRANT) {
+    if (avail > 0 || (avail == 0 && !raised)) {
         int64_t g = avail < GRANT ? avail : GRANT;
         b->ceiling = cur + g;
         t->room = g;
@@ -140,12 +148,11 @@ static void grant_locked(hl_thread *t, hl_block *b, int64_t ceilings) {
         }
         return;
     }
-    b->ceiling = cur + OVERDRAFT;
-    t->room = OVERDRAFT;
-    atomic_store_explicit(&b->track_low, OVERDRAFT, memory_order_relaxed);
-    /* clear of the peak again when the share is 2 * MIN_GRANT below where the
-     * peak leaves it: then the next grant has headroom */
-    b->track_exit = OVERDRAFT - avail + 2 * MIN_GRANT;
+    int64_t g = OVERDRAFT + (avail > 0 ? avail : 0);
+    b->ceiling = cur + g;
+    t->room = g;
+    atomic_store_explicit(&b->track_low, g, memory_order_relaxed);
+    b->track_exit = g - avail; /* the room when the share is back at peak - others */
     if (!b->tracking) {
         b->tracking = 1;
         tracking++;
@@ -157,12 +164,13 @@ void hl_fp_attach_locked(hl_thread *t, hl_block *b, int64_t cur) {
     b->ceiling = cur;
     t->room = 0;
     int64_t ceilings;
-    settle_locked(&ceilings);
-    grant_locked(t, b, ceilings);
+    int raised;
+    settle_locked(&ceilings, &raised);
+    grant_locked(t, b, ceilings, raised);
 }
 
 void hl_fp_detach_locked(hl_thread *t, hl_block *b) {
-    settle_locked(NULL);
+    settle_locked(NULL, NULL);
     b->cur = b->ceiling - t->room;
     if (b->tracking) {
         b->tracking = 0;
@@ -171,15 +179,16 @@ void hl_fp_detach_locked(hl_thread *t, hl_block *b) {
 }
 
 void hl_fp_shared_grew_locked(void) {
-    settle_locked(NULL);
+    settle_locked(NULL, NULL);
 }
 
 void hl_fp_room_slow(hl_thread *t) {
     hl_block *b = t->blk;
     hl_lock(&hl_state_lock);
     int64_t ceilings;
-    settle_locked(&ceilings);
-    grant_locked(t, b, ceilings);
+    int raised;
+    settle_locked(&ceilings, &raised);
+    grant_locked(t, b, ceilings, raised);
     hl_unlock(&hl_state_lock);
 }
 
@@ -204,7 +213,7 @@ void hl_fp_free_slow(hl_thread *t, size_t u) {
         b->ceiling -= t->room - GRANT;
         t->room = GRANT;
     }
-    if (tracking) settle_locked(NULL); /* a new reference for the tracked threads */
+    if (tracking) settle_locked(NULL, NULL); /* a new reference for the tracked threads */
     hl_unlock(&hl_state_lock);
 }
 
@@ -243,7 +252,7 @@ static void timeline_add(double s, int64_t b, int force) {
 void hl_footprint_observe_locked(uint32_t file, int32_t line, int took_sample) {
     double now = hl_now_s();
     hl_lock(&hl_state_lock);
-    int64_t cur = settle_locked(NULL);
+    int64_t cur = settle_locked(NULL, NULL);
     int64_t pk = peak;
     int new_peak_time = peak_time_stale;
     peak_time_stale = 0;
@@ -266,7 +275,7 @@ void hl_footprint_observe_locked(uint32_t file, int32_t line, int took_sample) {
 void hl_footprint_read(hl_footprint *out) {
     hl_lock(&hl_tables_lock);
     hl_lock(&hl_state_lock);
-    out->current = settle_locked(NULL);
+    out->current = settle_locked(NULL, NULL);
     out->peak = peak;
     hl_unlock(&hl_state_lock);
     out->peak_at_s = peak_at_s;
@@ -294,8 +303,8 @@ static void restart_peak_locked(hl_thread *t, int64_t now) {
     peak = now;
     if (t->state == HL_STATE_ATTACHED) {
         int64_t ceilings;
-        settle_locked(&ceilings);
-        grant_locked(t, t->blk, ceilings);
+        settle_locked(&ceilings, NULL);
+        grant_locked(t, t->blk, ceilings, 0);
     }
 }
 
@@ -303,7 +312,7 @@ void hl_footprint_set_baseline(int64_t bytes) {
     hl_thread *t = hl_self();
     hl_lock(&hl_tables_lock);
     hl_lock(&hl_state_lock);
-    int64_t cur = settle_locked(NULL);
+    int64_t cur = settle_locked(NULL, NULL);
     hl_shared_block.cur += bytes - cur;
     restart_peak_locked(t, bytes);
     hl_unlock(&hl_state_lock);
@@ -313,7 +322,7 @@ void hl_footprint_set_baseline(int64_t bytes) {
 
 void hl_footprint_reset_locked(hl_thread *t) {
     hl_lock(&hl_state_lock);
-    restart_peak_locked(t, settle_locked(NULL));
+    restart_peak_locked(t, settle_locked(NULL, NULL));
     hl_unlock(&hl_state_lock);
     peak_at_s = hl_now_s();
     peak_file = 0;
