@@ -45,15 +45,20 @@ static real_fns real;
 static _Atomic int resolved; /* 0 no, 1 resolving, 2 done */
 
 /* Allocations made by dlsym while we look the real functions up come from this
- * static arena and are never freed. */
+ * static arena and are never freed. Each block is preceded by a word that
+ * reads, to glibc's layout, as the header of an mmapped chunk of its size: the
+ * fast free path sends such blocks to its rare branch, which finds them here
+ * (and malloc_usable_size on one says its size). */
 static _Alignas(64) char boot_arena[64 * 1024];
 static _Atomic size_t boot_used;
 
 static void *boot_alloc(size_t n) {
     size_t need = (n + 63) & ~(size_t)63;
-    size_t off = atomic_fetch_add(&boot_used, need);
-    if (off + need > sizeof boot_arena) return NULL;
-    return boot_arena + off;
+    size_t off = atomic_fetch_add(&boot_used, need + 64);
+    if (off + need + 64 > sizeof boot_arena) return NULL;
+    char *block = boot_arena + off + 64;
+    ((size_t *)block)[-1] = (need + 2 * sizeof(size_t)) | 2;
+    return block;
 }
 
 static int in_boot(const void *p) {
@@ -173,8 +178,24 @@ static inline int ready(void) {
     return 1;
 }
 
+/* The fast paths below: hl_tls_static_off once the real functions are
+ * resolved and glibc's chunk layout is confirmed; 0 (the general paths)
+ * before, with another allocator, or with the TLS block in dynamic TLS.
+ * free_gate is 0 with the fast paths on, all ones otherwise. Both are set
+ * once, by this library's constructor, before any thread but the first runs
+ * (preloaded) or before the hooks are patched in (in-process); plain loads
+ * of them are what the fast paths can afford. */
+static intptr_t fast_off;
+static uintptr_t free_gate = UINTPTR_MAX;
+
 __attribute__((constructor)) static void native_hooks_init(void) {
     ready();
+#if defined(HL_HAVE_FS_OPS)
+    if (atomic_load(&glibc_layout) && hl_tls_offset_init() != 0) {
+        fast_off = hl_tls_static_off;
+        free_gate = 0;
+    }
+#endif
 }
 
 int hl_preloaded(void) {
@@ -194,34 +215,149 @@ int hl_native_hooks_active(void) {
 }
 
 /* ---- malloc family ------------------------------------------------------ */
-HL_EXPORT void *malloc(size_t n) {
+/* malloc, calloc and free first take a fast path: the TLS block found from the
+ * thread pointer and the static offset, the usable size read from glibc's
+ * chunk header (not mmapped: (word - 8) rounded down to 8, the flag bits
+ * dropped), then the counts and the room. Blocks whose header has the mmapped
+ * bit (large blocks, and the boot arena's) take a rare branch. The general
+ * paths (fast_off 0) find the TLS block through its descriptor and the size
+ * through usable(), and serve the boot arena before the real functions are
+ * resolved. */
+static inline size_t chunk_word(const void *p) {
+    return ((const size_t *)p)[-1];
+}
+
+static inline size_t small_chunk_usable(size_t word) {
+    return (word - sizeof(size_t)) & ~(size_t)7;
+}
+
+__attribute__((noinline)) static void *malloc_general(size_t n) {
     if (HL_UNLIKELY(!ready())) return boot_alloc(n);
     void *p = real.malloc(n);
-    if (HL_LIKELY(p != NULL)) {
-        hl_native_alloc(hl_self(), HL_HOOK_MALLOC, p, n, usable(p));
-    }
+    if (HL_LIKELY(p != NULL)) hl_native_alloc(hl_self(), HL_HOOK_MALLOC, p, n, usable(p));
     return p;
 }
 
-HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+__attribute__((noinline)) static void *calloc_general(size_t nelem, size_t elsize) {
     if (HL_UNLIKELY(!ready())) {
         size_t n;
         if (__builtin_mul_overflow(nelem, elsize, &n)) return NULL;
         return boot_alloc(n); /* static storage is already zero */
     }
     void *p = real.calloc(nelem, elsize);
-    if (HL_LIKELY(p != NULL)) {
+    if (HL_LIKELY(p != NULL))
         hl_native_alloc(hl_self(), HL_HOOK_CALLOC, p, nelem * elsize, usable(p));
-    }
     return p;
 }
 
-HL_EXPORT void free(void *p) {
+__attribute__((noinline)) static void free_general(void *p) {
     if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
     if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
     hl_native_free(hl_self(), HL_HOOK_FREE, p, usable(p));
     real.free(p);
 }
+
+#if defined(HL_HAVE_FS_OPS)
+/* The fast paths' slow branches, reached by tail calls so that the fast
+ * paths keep nothing across a call but the request size. */
+__attribute__((noinline)) static void *alloc_room_slow(void *p, int f, size_t n, size_t u) {
+    hl_alloc_slow(hl_tls_at(fast_off), f, p, n, u, HL_KIND_NATIVE);
+    return p;
+}
+
+__attribute__((noinline)) static void *alloc_count_slow(void *p, int f, size_t n) {
+    hl_count_slow(hl_tls_at(fast_off), f, p, n, HL_KIND_NATIVE);
+    return p;
+}
+
+/* The block's free was counted; free's countdown ran out. */
+__attribute__((noinline)) static void free_counted_slow(void *p, size_t u) {
+    hl_free_count_slow(hl_tls_at(fast_off), u);
+    if (HL_UNLIKELY(hl_filter_maybe(p))) hl_free_slow(p);
+    real.free(p);
+}
+
+__attribute__((noinline)) static void free_maybe_sampled(void *p) {
+    hl_free_slow(p);
+    real.free(p);
+}
+
+/* A free whose header has the mmapped bit: a boot block, or a large one
+ * (usable = size - 16). */
+__attribute__((noinline)) static void free_marked(void *p, size_t w) {
+    if (in_boot(p)) return;
+    hl_fast_free(hl_tls_at(fast_off), p, (w & ~(size_t)7) - 16);
+    real.free(p);
+}
+
+/* Accounts the block p (n bytes asked for) the fast path got back. */
+#define FAST_ALLOC(F, p, n)                                                                        \
+    do {                                                                                           \
+        size_t w_ = chunk_word(p);                                                                 \
+        size_t u_ = HL_LIKELY(!(w_ & 2)) ? small_chunk_usable(w_) : (w_ & ~(size_t)7) - 16;        \
+        intptr_t off_ = fast_off;                                                                  \
+        bool out_;                                                                                 \
+        HL_FS_SUB(s, out_, off_, room, u_);                                                        \
+        if (HL_UNLIKELY(out_)) return alloc_room_slow(p, F, n, u_);                                \
+        HL_FS_INC(off_, calls[F]);                                                                 \
+        HL_FS_SUB(le, out_, off_, left[F], n);                                                     \
+        if (HL_UNLIKELY(out_)) return alloc_count_slow(p, F, n);                                   \
+    } while (0)
+
+HL_EXPORT void *malloc(size_t n) {
+    if (HL_UNLIKELY(fast_off == 0)) return malloc_general(n);
+    void *p = real.malloc(n);
+    if (HL_LIKELY(p != NULL)) FAST_ALLOC(HL_FAST_MALLOC, p, n);
+    return p;
+}
+
+HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+    if (HL_UNLIKELY(fast_off == 0)) return calloc_general(nelem, elsize);
+    void *p = real.calloc(nelem, elsize);
+    if (HL_LIKELY(p != NULL)) FAST_ALLOC(HL_FAST_CALLOC, p, nelem * elsize);
+    return p;
+}
+
+HL_EXPORT void free(void *p) {
+    /* one test for both: p is NULL, or the fast path is off (gate ~0) */
+    if (HL_UNLIKELY((uintptr_t)p <= free_gate)) {
+        free_general(p);
+        return;
+    }
+    size_t w = chunk_word(p);
+    if (HL_UNLIKELY(w & 2)) {
+        free_marked(p, w);
+        return;
+    }
+    size_t u = small_chunk_usable(w);
+    intptr_t off = fast_off;
+    bool out;
+    HL_FS_ADD(off, room, u);
+    HL_FS_INC(off, calls[HL_FAST_FREE]);
+    HL_FS_SUB(s, out, off, left[HL_FAST_FREE], u);
+    if (HL_UNLIKELY(out)) {
+        free_counted_slow(p, u);
+        return;
+    }
+    if (HL_UNLIKELY(hl_filter_maybe(p))) {
+        free_maybe_sampled(p);
+        return;
+    }
+    real.free(p);
+}
+#else /* another architecture: the general paths */
+HL_EXPORT void *malloc(size_t n) {
+    return malloc_general(n);
+}
+
+HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+    return calloc_general(nelem, elsize);
+}
+
+HL_EXPORT void free(void *p) {
+    free_general(p);
+}
+#endif
 
 HL_EXPORT void *realloc(void *p, size_t n) {
     if (HL_UNLIKELY(!ready() || in_boot(p))) {

@@ -132,9 +132,36 @@ __attribute__((noinline)) static void *small_slow(const hl_pyalloc *prev, hl_thr
 
 SMALL_HOOKS(mem, hl_self(), _desc)
 SMALL_HOOKS(obj, hl_self(), _desc)
-#if defined(HL_HAVE_TLS_OFF)
-SMALL_HOOKS(mem, hl_tls_at(hl_tls_static_off), _static)
-SMALL_HOOKS(obj, hl_tls_at(hl_tls_static_off), _static)
+
+#if defined(HL_HAVE_FS_OPS)
+/* The same with the TLS block in static TLS: its fields reached through %fs. */
+#define SMALL_HOOKS_STATIC(D)                                                                      \
+    static void *py_malloc_##D##_static(void *ctx, size_t n) {                                     \
+        if (HL_LIKELY(n - 1 < PYMALLOC_MAX)) {                                                     \
+            intptr_t off = hl_tls_static_off;                                                      \
+            bool due;                                                                              \
+            HL_FS_INC(off, calls[HL_FAST_PY_MALLOC]);                                              \
+            HL_FS_SUB(le, due, off, left[HL_FAST_PY_MALLOC], n);                                   \
+            if (HL_LIKELY(!due)) return prev_##D.malloc(prev_##D.ctx, n);                          \
+            return small_slow(&prev_##D, hl_tls_at(off), HL_FAST_PY_MALLOC, n, 1);                 \
+        }                                                                                          \
+        return py_malloc(ctx, n);                                                                  \
+    }                                                                                              \
+    static void *py_calloc_##D##_static(void *ctx, size_t nelem, size_t elsize) {                  \
+        size_t n = nelem * elsize;                                                                 \
+        if (HL_LIKELY(n - 1 < PYMALLOC_MAX)) {                                                     \
+            intptr_t off = hl_tls_static_off;                                                      \
+            bool due;                                                                              \
+            HL_FS_INC(off, calls[HL_FAST_PY_CALLOC]);                                              \
+            HL_FS_SUB(le, due, off, left[HL_FAST_PY_CALLOC], n);                                   \
+            if (HL_LIKELY(!due)) return prev_##D.calloc(prev_##D.ctx, nelem, elsize);              \
+            return small_slow(&prev_##D, hl_tls_at(off), HL_FAST_PY_CALLOC, nelem, elsize);        \
+        }                                                                                          \
+        return py_calloc(ctx, nelem, elsize);                                                      \
+    }
+
+SMALL_HOOKS_STATIC(mem)
+SMALL_HOOKS_STATIC(obj)
 #endif
 
 static void py_free_mem(void *ctx, void *ptr) {
@@ -191,7 +218,7 @@ void hl_pyalloc_wrap(int domain, const hl_pyalloc *prev, hl_pyalloc *hook, size_
     int mem = domain == 1;
     *(mem ? &prev_mem : &prev_obj) = *prev;
     hook->free = mem ? py_free_mem : py_free_obj;
-#if defined(HL_HAVE_TLS_OFF)
+#if defined(HL_HAVE_FS_OPS)
     if (hl_tls_static_off != 0) {
         hook->malloc = mem ? py_malloc_mem_static : py_malloc_obj_static;
         hook->calloc = mem ? py_calloc_mem_static : py_calloc_obj_static;

@@ -159,11 +159,20 @@ static intptr_t static_tls_offset(void) {
 }
 #endif
 
+intptr_t hl_tls_offset_init(void) {
+#if defined(HL_HAVE_TLS_OFF)
+    static int done;
+    if (!done) {
+        hl_tls_static_off = static_tls_offset();
+        done = 1;
+    }
+#endif
+    return hl_tls_static_off;
+}
+
 __attribute__((constructor)) static void thread_state_init(void) {
     exit_key_made = pthread_key_create(&exit_key, thread_exit) == 0;
-#if defined(HL_HAVE_TLS_OFF)
-    hl_tls_static_off = static_tls_offset();
-#endif
+    hl_tls_offset_init();
 }
 #endif
 

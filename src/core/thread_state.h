@@ -15,6 +15,7 @@
 #include "heapline.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 
 /* Internal globals the fast paths read: declared hidden so that the
@@ -158,6 +159,8 @@ extern _Thread_local hl_thread hl_tls;
  * (the library preloaded, or dlopen'ed into glibc's surplus), the same for
  * every thread; 0 when not known to be (the hooks then use the descriptor). */
 extern HL_HIDDEN intptr_t hl_tls_static_off;
+/* Finds hl_tls_static_off (once) and returns it. */
+intptr_t hl_tls_offset_init(void);
 
 #if defined(__x86_64__)
 static inline hl_thread *hl_tls_at(intptr_t off) {
@@ -166,6 +169,27 @@ static inline hl_thread *hl_tls_at(intptr_t off) {
     return (hl_thread *)(tp + off);
 }
 #define HL_HAVE_TLS_OFF 1
+
+#if defined(__GCC_ASM_FLAG_OUTPUTS__)
+/* The fast paths' operations on a field of this thread's TLS block, given the
+ * static offset: %fs is the thread pointer, so %fs:field(off) is the field,
+ * with no thread pointer to load and no address to form. `field` is a member
+ * designator of hl_thread; SUB sets `res` to the condition `cc` (le, s) of
+ * the result. */
+#define HL_FS_INC(off, field)                                                                      \
+    __asm__ volatile("addq $1, %%fs:%c1(%0)" ::"r"(off), "i"(offsetof(hl_thread, field)) : "memor" \
+                                                                                           "y")
+#define HL_FS_ADD(off, field, d)                                                                   \
+    __asm__ volatile("addq %1, %%fs:%c2(%0)" ::"r"(off), "er"((int64_t)(d)),                       \
+                     "i"(offsetof(hl_thread, field))                                               \
+                     : "memory")
+#define HL_FS_SUB(cc, res, off, field, d)                                                          \
+    __asm__ volatile("subq %2, %%fs:%c3(%1)"                                                       \
+                     : "=@cc" #cc(res)                                                             \
+                     : "r"(off), "er"((int64_t)(d)), "i"(offsetof(hl_thread, field))               \
+                     : "memory")
+#define HL_HAVE_FS_OPS 1
+#endif
 #endif
 #endif
 
@@ -265,9 +289,17 @@ extern HL_HIDDEN _Atomic uint8_t hl_filter[1u << HL_FILTER_BITS];
 static inline uint32_t hl_filter_slot(const void *p) {
     return (uint32_t)((uintptr_t)p >> 4) & ((1u << HL_FILTER_BITS) - 1);
 }
-/* False means "certainly not a sampled live block". */
+/* False means "certainly not a sampled live block". (x86-64: the byte is
+ * compared in place; a plain load of one byte is what an atomic relaxed load
+ * is there too.) */
 static inline bool hl_filter_maybe(const void *p) {
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    bool set;
+    __asm__("cmpb $0, %1" : "=@ccne"(set) : "m"(hl_filter[hl_filter_slot(p)]));
+    return set;
+#else
     return atomic_load_explicit(&hl_filter[hl_filter_slot(p)], memory_order_relaxed) != 0;
+#endif
 }
 
 /* ---- fast paths ---- */
