@@ -91,13 +91,23 @@ static void py_free(void *ctx, void *ptr) {
 static hl_pyalloc prev_mem, prev_obj;
 
 /* The request was counted, and a sample is due or the thread has no block
- * yet: make the call here. A request that fails is taken back off. */
+ * yet: make the call here. A request that fails is taken back off. A new
+ * thread is attached before the call (the call may map an arena, whose hook
+ * would attach it halfway) and the call then counted as usual. */
 __attribute__((noinline)) static void *small_slow(const hl_pyalloc *prev, hl_thread *t, int f,
                                                   size_t nelem, size_t elsize) {
     size_t n = nelem * elsize;
+    int first = t->state == HL_STATE_NEW;
+    if (first) {
+        t->calls[f]--;
+        t->left[f] += (int64_t)n;
+        hl_thread_block(t);
+    }
     void *p = f == HL_FAST_PY_MALLOC ? prev->malloc(prev->ctx, n)
                                      : prev->calloc(prev->ctx, nelem, elsize);
-    if (HL_UNLIKELY(p == NULL)) {
+    if (first) {
+        if (HL_LIKELY(p != NULL)) hl_fast_count(t, f, p, n, HL_KIND_PYTHON);
+    } else if (HL_UNLIKELY(p == NULL)) {
         t->calls[f]--;
         t->left[f] += (int64_t)n;
     } else {
