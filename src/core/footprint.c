@@ -36,6 +36,9 @@
 #define OVERDRAFT (64 * 1024) /* growth past the peak before the next check */
 
 /* under hl_state_lock */
+static hl_block *attached[HL_MAX_BLOCKS]; /* blocks with a thread */
+static uint32_t nattached;
+static int64_t detached; /* the shares left in the other blocks */
 static int64_t peak;
 static int peak_time_stale;
 static uint32_t tracking; /* threads near the peak */
@@ -89,18 +92,10 @@ static int64_t relaxed(const int64_t *p) {
  * becomes its new reference. *ceilings: the sum of the ceilings; returns
  * whether the peak rose in *raised. */
 static int64_t settle_locked(int64_t *ceilings, int *raised) {
-    int64_t cur = hl_shared_block.cur, ceil = cur, over = 0;
-    uint32_t n;
-    hl_block *bl = hl_blocks_in_use(&n);
-    for (uint32_t i = 0; i < n; i++) {
-        hl_block *b = &bl[i];
-        const hl_thread *t = b->tls;
-        if (t == NULL) {
-            cur += b->cur;
-            ceil += b->cur;
-            continue;
-        }
-        int64_t room = relaxed(&t->room);
+    int64_t cur = hl_shared_block.cur + detached, ceil = cur, over = 0;
+    for (uint32_t i = 0; i < nattached; i++) {
+        hl_block *b = attached[i];
+        int64_t room = relaxed(&b->tls->room);
         cur += b->ceiling - room;
         ceil += b->ceiling;
         if (b->tracking) {
@@ -161,6 +156,9 @@ static void grant_locked(hl_thread *t, hl_block *b, int64_t ceilings, int raised
 }
 
 void hl_fp_attach_locked(hl_thread *t, hl_block *b, int64_t cur) {
+    detached -= b->cur; /* what the block's earlier threads left moves with it */
+    b->attached_at = nattached;
+    attached[nattached++] = b;
     b->ceiling = cur;
     t->room = 0;
     int64_t ceilings;
@@ -172,6 +170,10 @@ void hl_fp_attach_locked(hl_thread *t, hl_block *b, int64_t cur) {
 void hl_fp_detach_locked(hl_thread *t, hl_block *b) {
     settle_locked(NULL, NULL);
     b->cur = b->ceiling - t->room;
+    detached += b->cur;
+    hl_block *last = attached[--nattached];
+    attached[b->attached_at] = last;
+    last->attached_at = b->attached_at;
     if (b->tracking) {
         b->tracking = 0;
         tracking--;

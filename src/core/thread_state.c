@@ -18,8 +18,6 @@ _Thread_local hl_thread hl_tls = HL_THREAD_INIT;
 intptr_t hl_tls_static_off;
 #endif
 
-#define HL_MAX_BLOCKS 4096
-
 static hl_block blocks[HL_MAX_BLOCKS];
 static _Atomic uint32_t blocks_used; /* high-water mark */
 static uint32_t free_list[HL_MAX_BLOCKS];

@@ -114,7 +114,8 @@ struct hl_block {
     _Atomic int64_t track_low;
     int64_t track_exit;
     uint32_t tracking;
-    uint32_t seed_gen; /* hl_set_seed generation its rng follows */
+    uint32_t attached_at; /* its place in footprint.c's list of attached blocks */
+    uint32_t seed_gen;    /* hl_set_seed generation its rng follows */
     uint64_t rng;
     hl_thread *tls; /* the attached thread's TLS block; NULL when detached */
 };
@@ -122,6 +123,9 @@ struct hl_block {
 /* Guards the pool, attaching and detaching, the countdown refills of the hot
  * hooks, the counters' reads and the footprint's peak. */
 extern hl_spinlock hl_state_lock;
+
+/* Threads alive at once that get a block of their own. */
+#define HL_MAX_BLOCKS 4096
 
 /* The block of threads that have none (counted under hl_state_lock). */
 extern hl_block hl_shared_block;
@@ -177,8 +181,9 @@ static inline hl_thread *hl_tls_at(intptr_t off) {
  * designator of hl_thread; SUB sets `res` to the condition `cc` (le, s) of
  * the result. */
 #define HL_FS_INC(off, field)                                                                      \
-    __asm__ volatile("addq $1, %%fs:%c1(%0)" ::"r"(off), "i"(offsetof(hl_thread, field)) : "memor" \
-                                                                                           "y")
+    __asm__ volatile("addq $1, %%fs:%c1(%0)" ::"r"(off), "i"(offsetof(hl_thread, field))           \
+                     : "memor"                                                                     \
+                       "y")
 #define HL_FS_ADD(off, field, d)                                                                   \
     __asm__ volatile("addq %1, %%fs:%c2(%0)" ::"r"(off), "er"((int64_t)(d)),                       \
                      "i"(offsetof(hl_thread, field))                                               \
