@@ -2,7 +2,10 @@
  * malloc family, anonymous mmap/munmap and dlsym, and `heapline run` puts it in
  * LD_PRELOAD so every module of the process calls these first. Each hook calls
  * the next definition (normally glibc's, found with dlsym(RTLD_NEXT)), then
- * adjusts the exact footprint and counters and runs the sampler's countdown.
+ * adjusts its thread's share of the footprint and its exact counters and runs
+ * the sampler's countdown. malloc, calloc and free do that on a fast path of
+ * about 20 instructions (glibc's chunk header, the TLS block at its static
+ * offset) when they can.
  *
  * dlsym is wrapped so that code which looks malloc up by handle (ctypes'
  * CDLL("libc.so.6").malloc) also gets the hook. A process that is not Python
