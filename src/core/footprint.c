@@ -143,11 +143,10 @@ static void grant_locked(hl_thread *t, hl_block *b, int64_t ceilings, int raised
         }
         return;
     }
-    int64_t g = OVERDRAFT + (avail > 0 ? avail : 0);
-    b->ceiling = cur + g;
-    t->room = g;
-    atomic_store_explicit(&b->track_low, g, memory_order_relaxed);
-    b->track_exit = g - avail; /* the room when the share is back at peak - others */
+    b->ceiling = cur + OVERDRAFT;
+    t->room = OVERDRAFT;
+    atomic_store_explicit(&b->track_low, OVERDRAFT, memory_order_relaxed);
+    b->track_exit = OVERDRAFT - avail; /* the room when the share is back at peak - others */
     if (!b->tracking) {
         b->tracking = 1;
         tracking++;
