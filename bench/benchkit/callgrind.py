@@ -5,12 +5,17 @@ load: a rerun gives the same figures."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 
 COLLECTED = re.compile(r"Collected : (\d+)")
+SUMMARY = re.compile(r"^summary: (\d+)$", re.M)
+#: a function line of callgrind_annotate: "  1,234 (12.3%)  file:function [object]"
+FUNCTION = re.compile(r"^\s*([\d,]+) \([^)]*\)\s+.*\[(.*)\]\s*$")
 
 #: A command line and its environment (None: inherit).
 Run = tuple[list[str], "dict[str, str] | None"]
@@ -37,3 +42,43 @@ def per_unit(make: Callable[[float], Run], n1: float, n2: float) -> float:
     a = instructions(*make(n1))
     b = instructions(*make(n2))
     return (b - a) / (n2 - n1)
+
+
+def instructions_in(argv: list[str], env: dict[str, str] | None, obj: str) -> tuple[int, int]:
+    """Instructions of the last process image callgrind saw, and how many of
+    them ran in functions of an object file whose path contains `obj`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["valgrind", "--tool=callgrind",
+               f"--callgrind-out-file={os.path.join(tmp, 'callgrind.out.%p')}",
+               "--trace-children=yes", *argv]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        counts = COLLECTED.findall(proc.stderr)
+        if proc.returncode != 0 or not counts:
+            raise SystemExit(f"error: {' '.join(argv)} failed under callgrind:\n"
+                             f"{proc.stderr[-2000:]}")
+        total = int(counts[-1])
+        # an exec'd image keeps its pid, so its file is the one with that total
+        for name in os.listdir(tmp):
+            path = os.path.join(tmp, name)
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                summary = SUMMARY.search(fh.read())
+            if summary and int(summary.group(1)) == total:
+                break
+        else:
+            raise SystemExit(f"error: no callgrind output with {total} instructions")
+        out = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", path],
+                             capture_output=True, text=True, check=True).stdout
+    inside = 0
+    for line in out.splitlines():
+        m = FUNCTION.match(line)
+        if m and obj in m.group(2):
+            inside += int(m.group(1).replace(",", ""))
+    return total, inside
+
+
+def per_unit_in(make: Callable[[float], Run], n1: float, n2: float,
+                obj: str) -> tuple[float, float]:
+    """Instructions per unit of work, and of those the ones in `obj`."""
+    a_all, a_in = instructions_in(*make(n1), obj)
+    b_all, b_in = instructions_in(*make(n2), obj)
+    return (b_all - a_all) / (n2 - n1), (b_in - a_in) / (n2 - n1)

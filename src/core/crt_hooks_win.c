@@ -133,21 +133,14 @@ uint64_t hl_crt_aligned_dropped(void) {
 /* ---- the wrappers, written once and instantiated per runtime ------------------------- */
 static inline void *do_malloc(crt_runtime *rt, size_t n) {
     void *p = rt->malloc(n);
-    if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)rt->msize(p));
-        hl_on_alloc(t, HL_HOOK_MALLOC, p, n, HL_KIND_NATIVE);
-    }
+    if (HL_LIKELY(p != NULL)) hl_native_alloc(hl_self(), HL_HOOK_MALLOC, p, n, rt->msize(p));
     return p;
 }
 
 static inline void *do_calloc(crt_runtime *rt, size_t nelem, size_t elsize) {
     void *p = rt->calloc(nelem, elsize);
-    if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)rt->msize(p));
-        hl_on_alloc(t, HL_HOOK_CALLOC, p, nelem * elsize, HL_KIND_NATIVE);
-    }
+    if (HL_LIKELY(p != NULL))
+        hl_native_alloc(hl_self(), HL_HOOK_CALLOC, p, nelem * elsize, rt->msize(p));
     return p;
 }
 
@@ -156,29 +149,8 @@ static inline void do_free(crt_runtime *rt, void *p) {
         rt->free(p);
         return;
     }
-    hl_thread *t = hl_self();
-    size_t u = rt->msize(p);
-    hl_fp_add(-(int64_t)u);
-    hl_count(t, HL_HOOK_FREE, u);
-    hl_on_free(t, p);
+    hl_native_free(hl_self(), HL_HOOK_FREE, p, rt->msize(p));
     rt->free(p);
-}
-
-/* Shared tail of both realloc wrappers: block `p` of old size u0 became `q`
- * of size u1, `n` bytes requested. */
-static inline void after_realloc(hl_thread *t, int hook, void *p, void *q, size_t n, size_t u0,
-                                 size_t u1) {
-    hl_fp_add((int64_t)u1 - (int64_t)u0);
-    hl_count(t, hook, n);
-    if (t->busy) {
-        if (t->busy & HL_BUSY_PY) { /* tell the Python hook above the sizes */
-            t->nested_set = 1;
-            t->nested_old = (int64_t)u0;
-            t->nested_new = (int64_t)u1;
-        }
-        return;
-    }
-    hl_on_realloc(t, p, q, p ? (int64_t)u0 : 0, (int64_t)u1, HL_KIND_NATIVE);
 }
 
 static inline void *do_realloc(crt_runtime *rt, void *p, size_t n) {
@@ -186,14 +158,11 @@ static inline void *do_realloc(crt_runtime *rt, void *p, size_t n) {
     void *q = rt->realloc(p, n);
     hl_thread *t = hl_self();
     if (q == NULL) {
-        if (p && n == 0) { /* the C runtime's realloc(p, 0) frees p */
-            hl_fp_add(-(int64_t)u0);
-            hl_count(t, HL_HOOK_FREE, u0);
-            hl_on_free(t, p);
-        }
+        /* the C runtime's realloc(p, 0) frees p */
+        if (p && n == 0) hl_native_free(t, HL_HOOK_FREE, p, u0);
         return q;
     }
-    after_realloc(t, HL_HOOK_REALLOC, p, q, n, u0, rt->msize(q));
+    hl_native_realloc(t, HL_HOOK_REALLOC, p, q, n, u0, rt->msize(q));
     return q;
 }
 
@@ -205,8 +174,7 @@ static inline void *do_aligned_malloc(crt_runtime *rt, size_t n, size_t align) {
         t->busy |= HL_BUSY_CORE;
         aligned_put(p, n);
         t->busy = saved;
-        hl_fp_add((int64_t)n);
-        hl_on_alloc(t, HL_HOOK_ALIGNED_MALLOC, p, n, HL_KIND_NATIVE);
+        hl_native_alloc(t, HL_HOOK_ALIGNED_MALLOC, p, n, n);
     }
     return p;
 }
@@ -221,12 +189,10 @@ static inline void *do_aligned_realloc(crt_runtime *rt, void *p, size_t n, size_
     if (q) aligned_put(q, n);
     t->busy = saved;
     if (q == NULL) { /* _aligned_realloc(p, 0) frees p */
-        hl_fp_add(-(int64_t)u0);
-        hl_count(t, HL_HOOK_ALIGNED_FREE, u0);
-        hl_on_free(t, p);
+        hl_native_free(t, HL_HOOK_ALIGNED_FREE, p, u0);
         return q;
     }
-    after_realloc(t, HL_HOOK_ALIGNED_REALLOC, p, q, n, u0, n);
+    hl_native_realloc(t, HL_HOOK_ALIGNED_REALLOC, p, q, n, u0, n);
     return q;
 }
 
@@ -240,9 +206,7 @@ static inline void do_aligned_free(crt_runtime *rt, void *p) {
     t->busy |= HL_BUSY_CORE;
     size_t u = aligned_take(p);
     t->busy = saved;
-    hl_fp_add(-(int64_t)u);
-    hl_count(t, HL_HOOK_ALIGNED_FREE, u);
-    hl_on_free(t, p);
+    hl_native_free(t, HL_HOOK_ALIGNED_FREE, p, u);
     rt->aligned_free(p);
 }
 

@@ -1,8 +1,23 @@
-/* The process's heap footprint: exact current and peak bytes (every hooked
- * allocation and free adjusts one atomic counter), the time of the peak, a
- * bounded timeline, and the per-line "held at the peak" snapshot.
+/* The process's heap footprint: exact current and peak bytes, the time of
+ * the peak, a bounded timeline, and the per-line "held at the peak" snapshot.
  *
- * The fast path only adds to the counter and, on a new peak, raises the peak.
+ * Each thread keeps its own share of the footprint, as a room (in its TLS
+ * block) below a ceiling (in its cold block): the share is ceiling - room,
+ * and the hooks only move the room. The footprint is the sum of all shares,
+ * read under hl_state_lock. The exact peak is kept by granting rooms so that,
+ * while every thread stays below its ceiling, the sum cannot pass the
+ * recorded peak: a thread's ceiling leaves room only for growth up to the
+ * peak (at most GRANT at a time), less what the other threads' ceilings
+ * hold. A thread that outgrows its room takes the slow path, which adds the
+ * shares up, raises the peak, and grants more. Near the peak a thread is
+ * granted OVERDRAFT past it and tracked: its frees take a short slow path
+ * that notes its highest level, so the peak it reaches is known exactly when
+ * it is the only thread changing its footprint (the others' shares are then
+ * what the last settle read). With several threads changing theirs at once,
+ * each can hold up to GRANT + HL_FREE_PERIOD of growth or OVERDRAFT past the
+ * peak that the others do not see: the peak is then within that much per
+ * such thread. Frees hand back room above GRANT every HL_FREE_PERIOD bytes.
+ *
  * Everything that needs a clock or the tables happens on the sampling slow
  * path (hl_footprint_observe_locked), so timings are as fine as the samples.
  */
@@ -17,10 +32,18 @@
 #include <time.h>
 #endif
 
-_Atomic int64_t hl_fp_current;
-_Atomic int64_t hl_fp_peak;
-static _Atomic int peak_time_stale;
+#define GRANT     (64 * 1024) /* growth between two checks, well below the peak */
+#define OVERDRAFT (64 * 1024) /* growth past the peak before the next check */
 
+/* under hl_state_lock */
+static hl_block *attached[HL_MAX_BLOCKS]; /* blocks with a thread */
+static uint32_t nattached;
+static int64_t detached; /* the shares left in the other blocks */
+static int64_t peak;
+static int peak_time_stale;
+static uint32_t tracking; /* threads near the peak */
+
+/* under hl_tables_lock */
 static double peak_at_s;
 static uint32_t peak_file;
 static int32_t peak_line;
@@ -59,14 +82,152 @@ double hl_now_s(void) {
 }
 #endif
 
-void hl_fp_new_peak(int64_t now) {
-    int64_t old = atomic_load_explicit(&hl_fp_peak, memory_order_relaxed);
-    while (now > old) {
-        if (atomic_compare_exchange_weak_explicit(&hl_fp_peak, &old, now, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
-            atomic_store_explicit(&peak_time_stale, 1, memory_order_relaxed);
-            return;
+/* ---- shares, rooms and the peak (all under hl_state_lock) ---- */
+static int64_t relaxed(const int64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* The footprint now (the sum of every share); raises the peak to it and to
+ * each tracked thread's highest level since the previous settle, which
+ * becomes its new reference. *ceilings: the sum of the ceilings; returns
+ * whether the peak rose in *raised. */
+static int64_t settle_locked(int64_t *ceilings, int *raised) {
+    int64_t cur = hl_shared_block.cur + detached, ceil = cur, over = 0;
+    for (uint32_t i = 0; i < nattached; i++) {
+        hl_block *b = attached[i];
+        int64_t room = relaxed(&b->tls->room);
+        cur += b->ceiling - room;
+        ceil += b->ceiling;
+        if (b->tracking) {
+            int64_t low = atomic_load_explicit(&b->track_low, memory_order_relaxed);
+            if (room - low > over) over = room - low;
+            atomic_store_explicit(&b->track_low, room, memory_order_relaxed);
         }
+    }
+    int rose = cur + over > peak;
+    if (rose) {
+        peak = cur + over;
+        peak_time_stale = 1;
+    }
+    if (ceilings) *ceilings = ceil;
+    if (raised) *raised = rose;
+    return cur;
+}
+
+/* Free's countdown of an attached thread set to v (its bytes carried over). */
+static void set_free_left_locked(hl_thread *t, hl_block *b, int64_t v) {
+    b->bytes[HL_HOOK_FREE] += (uint64_t)(b->anchor[HL_FAST_FREE] - t->left[HL_FAST_FREE]);
+    t->left[HL_FAST_FREE] = b->anchor[HL_FAST_FREE] = v;
+}
+
+/* A new room for an attached thread, from the peak and the others' ceilings
+ * (ceilings: the sum of all, b's included, from settle_locked; raised:
+ * whether that settle found a new peak). A thread below the peak gets the
+ * headroom the others leave, up to GRANT (none at all is fine: its frees give
+ * room back). One that is growing past the peak (at the new peak the settle
+ * just found), or whose share is more than the others leave, gets OVERDRAFT
+ * past where it is and is tracked until its share falls back to where the
+ * peak leaves it. */
+static void grant_locked(hl_thread *t, hl_block *b, int64_t ceilings, int raised) {
+    int64_t cur = b->ceiling - t->room;
+    int64_t others = ceilings - b->ceiling;
+    int64_t avail = peak - others - cur;
+    if (avail > 0 || (avail == 0 && !raised)) {
+        int64_t g = avail < GRANT ? avail : GRANT;
+        b->ceiling = cur + g;
+        t->room = g;
+        if (b->tracking) {
+            b->tracking = 0;
+            tracking--;
+            set_free_left_locked(t, b, HL_FREE_PERIOD);
+        }
+        return;
+    }
+    b->ceiling = cur + OVERDRAFT;
+    t->room = OVERDRAFT;
+    atomic_store_explicit(&b->track_low, OVERDRAFT, memory_order_relaxed);
+    b->track_exit = OVERDRAFT - avail; /* the room when the share is back at peak - others */
+    if (!b->tracking) {
+        b->tracking = 1;
+        tracking++;
+        set_free_left_locked(t, b, 0); /* every free comes to hl_fp_free_slow */
+    }
+}
+
+void hl_fp_attach_locked(hl_thread *t, hl_block *b, int64_t cur) {
+    detached -= b->cur; /* what the block's earlier threads left moves with it */
+    b->attached_at = nattached;
+    attached[nattached++] = b;
+    b->ceiling = cur;
+    t->room = 0;
+    int64_t ceilings;
+    int raised;
+    settle_locked(&ceilings, &raised);
+    grant_locked(t, b, ceilings, raised);
+}
+
+void hl_fp_detach_locked(hl_thread *t, hl_block *b) {
+    settle_locked(NULL, NULL);
+    b->cur = b->ceiling - t->room;
+    detached += b->cur;
+    hl_block *last = attached[--nattached];
+    attached[b->attached_at] = last;
+    last->attached_at = b->attached_at;
+    if (b->tracking) {
+        b->tracking = 0;
+        tracking--;
+    }
+}
+
+void hl_fp_shared_grew_locked(void) {
+    settle_locked(NULL, NULL);
+}
+
+void hl_fp_room_slow(hl_thread *t) {
+    hl_block *b = t->blk;
+    hl_lock(&hl_state_lock);
+    int64_t ceilings;
+    int raised;
+    settle_locked(&ceilings, &raised);
+    grant_locked(t, b, ceilings, raised);
+    hl_unlock(&hl_state_lock);
+}
+
+/* A tracked thread's share just fell by d from room - d (its level before). */
+static void tracked_fall(hl_thread *t, hl_block *b, int64_t d) {
+    int64_t before = t->room - d;
+    if (before < atomic_load_explicit(&b->track_low, memory_order_relaxed))
+        atomic_store_explicit(&b->track_low, before, memory_order_relaxed);
+    if (t->room < b->track_exit) return;
+    hl_fp_room_slow(t); /* clear of the peak: settle and grant anew */
+}
+
+void hl_fp_free_slow(hl_thread *t, size_t u) {
+    hl_block *b = t->blk;
+    if (b->tracking) {
+        tracked_fall(t, b, (int64_t)u);
+        return;
+    }
+    hl_lock(&hl_state_lock);
+    set_free_left_locked(t, b, HL_FREE_PERIOD);
+    if (t->room > GRANT) { /* hand back what the frees made */
+        b->ceiling -= t->room - GRANT;
+        t->room = GRANT;
+    }
+    if (tracking) settle_locked(NULL, NULL); /* a new reference for the tracked threads */
+    hl_unlock(&hl_state_lock);
+}
+
+void hl_fp_shrink(hl_thread *t, int64_t d) {
+    hl_block *b = t->blk;
+    t->room += d;
+    if (b->tracking) {
+        tracked_fall(t, b, d);
+    } else if (t->room > 2 * GRANT) {
+        hl_lock(&hl_state_lock);
+        b->ceiling -= t->room - GRANT;
+        t->room = GRANT;
+        hl_unlock(&hl_state_lock);
     }
 }
 
@@ -91,14 +252,17 @@ static void timeline_add(double s, int64_t b, int force) {
 
 void hl_footprint_observe_locked(uint32_t file, int32_t line, int took_sample) {
     double now = hl_now_s();
-    int64_t cur = atomic_load_explicit(&hl_fp_current, memory_order_relaxed);
-    int64_t peak = atomic_load_explicit(&hl_fp_peak, memory_order_relaxed);
-    int new_peak_time = atomic_exchange_explicit(&peak_time_stale, 0, memory_order_relaxed);
+    hl_lock(&hl_state_lock);
+    int64_t cur = settle_locked(NULL, NULL);
+    int64_t pk = peak;
+    int new_peak_time = peak_time_stale;
+    peak_time_stale = 0;
+    hl_unlock(&hl_state_lock);
     if (new_peak_time) peak_at_s = now;
     /* A per-line snapshot when the footprint is within 1/256 of the peak and
      * has grown by 1/256 since the last snapshot: the snapshot then is within
      * about 0.4% of the true peak, and costs O(lines) rarely. */
-    int snap = took_sample && cur >= peak - peak / 256 && cur > snapshot_fp + snapshot_fp / 256;
+    int snap = took_sample && cur >= pk - pk / 256 && cur > snapshot_fp + snapshot_fp / 256;
     if (snap) {
         hl_lines_snapshot_peak_locked();
         snapshot_fp = cur;
@@ -111,8 +275,10 @@ void hl_footprint_observe_locked(uint32_t file, int32_t line, int took_sample) {
 
 void hl_footprint_read(hl_footprint *out) {
     hl_lock(&hl_tables_lock);
-    out->current = atomic_load(&hl_fp_current);
-    out->peak = atomic_load(&hl_fp_peak);
+    hl_lock(&hl_state_lock);
+    out->current = settle_locked(NULL, NULL);
+    out->peak = peak;
+    hl_unlock(&hl_state_lock);
     out->peak_at_s = peak_at_s;
     out->peak_file = peak_file;
     out->peak_line = peak_line;
@@ -130,17 +296,35 @@ size_t hl_timeline_read(double *secs, int64_t *bytes, size_t cap) {
     return n;
 }
 
+/* The peak starts again from the footprint `now` (the calling thread t,
+ * which is the one that restarts profiling, gets a room from it; the others
+ * keep theirs until their next check). t is found before the lock is taken:
+ * on Windows a thread's first hl_self() takes it. */
+static void restart_peak_locked(hl_thread *t, int64_t now) {
+    peak = now;
+    if (t->state == HL_STATE_ATTACHED) {
+        int64_t ceilings;
+        settle_locked(&ceilings, NULL);
+        grant_locked(t, t->blk, ceilings, 0);
+    }
+}
+
 void hl_footprint_set_baseline(int64_t bytes) {
+    hl_thread *t = hl_self();
     hl_lock(&hl_tables_lock);
-    atomic_store(&hl_fp_current, bytes);
-    atomic_store(&hl_fp_peak, bytes);
+    hl_lock(&hl_state_lock);
+    int64_t cur = settle_locked(NULL, NULL);
+    hl_shared_block.cur += bytes - cur;
+    restart_peak_locked(t, bytes);
+    hl_unlock(&hl_state_lock);
     snapshot_fp = 0;
     hl_unlock(&hl_tables_lock);
 }
 
-void hl_footprint_reset_locked(void) {
-    int64_t cur = atomic_load(&hl_fp_current);
-    atomic_store(&hl_fp_peak, cur);
+void hl_footprint_reset_locked(hl_thread *t) {
+    hl_lock(&hl_state_lock);
+    restart_peak_locked(t, settle_locked(NULL, NULL));
+    hl_unlock(&hl_state_lock);
     peak_at_s = hl_now_s();
     peak_file = 0;
     peak_line = 0;

@@ -8,6 +8,14 @@
  * extends the timeline and, near a new peak, snapshots per-line live bytes
  * (charging the peak to file:line when took_sample). */
 void hl_footprint_observe_locked(uint32_t file, int32_t line, int took_sample);
-void hl_footprint_reset_locked(void);
+/* t: the calling thread, found before hl_tables_lock was taken */
+void hl_footprint_reset_locked(hl_thread *t);
+
+/* With hl_state_lock held: a thread's share of the footprint (cur) enters
+ * with its block, and leaves it (the share stays in the block); the shared
+ * block's share grew. */
+void hl_fp_attach_locked(hl_thread *t, hl_block *b, int64_t cur);
+void hl_fp_detach_locked(hl_thread *t, hl_block *b);
+void hl_fp_shared_grew_locked(void);
 
 #endif

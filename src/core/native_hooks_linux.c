@@ -2,7 +2,10 @@
  * malloc family, anonymous mmap/munmap and dlsym, and `heapline run` puts it in
  * LD_PRELOAD so every module of the process calls these first. Each hook calls
  * the next definition (normally glibc's, found with dlsym(RTLD_NEXT)), then
- * adjusts the exact footprint and counters and runs the sampler's countdown.
+ * adjusts its thread's share of the footprint and its exact counters and runs
+ * the sampler's countdown. malloc, calloc and free do that on a fast path of
+ * about 20 instructions (glibc's chunk header, the TLS block at its static
+ * offset) when they can.
  *
  * dlsym is wrapped so that code which looks malloc up by handle (ctypes'
  * CDLL("libc.so.6").malloc) also gets the hook. A process that is not Python
@@ -61,15 +64,20 @@ static real_fns libc_own;
 static _Atomic int libc_own_set;
 
 /* Allocations made by dlsym while we look the real functions up come from this
- * static arena and are never freed. */
+ * static arena and are never freed. Each block is preceded by a word that
+ * reads, to glibc's layout, as the header of an mmapped chunk of its size: the
+ * fast free path sends such blocks to its rare branch, which finds them here
+ * (and malloc_usable_size on one says its size). */
 static _Alignas(64) char boot_arena[64 * 1024];
 static _Atomic size_t boot_used;
 
 static void *boot_alloc(size_t n) {
     size_t need = (n + 63) & ~(size_t)63;
-    size_t off = atomic_fetch_add(&boot_used, need);
-    if (off + need > sizeof boot_arena) return NULL;
-    return boot_arena + off;
+    size_t off = atomic_fetch_add(&boot_used, need + 64);
+    if (off + need + 64 > sizeof boot_arena) return NULL;
+    char *block = boot_arena + off + 64;
+    ((size_t *)block)[-1] = (need + 2 * sizeof(size_t)) | 2;
+    return block;
 }
 
 static int in_boot(const void *p) {
@@ -382,8 +390,24 @@ static inline int ready(void) {
     return 1;
 }
 
+/* The fast paths below: hl_tls_static_off once the real functions are
+ * resolved and glibc's chunk layout is confirmed; 0 (the general paths)
+ * before, with another allocator, or with the TLS block in dynamic TLS.
+ * free_gate is 0 with the fast paths on, all ones otherwise. Both are set
+ * once, by this library's constructor, before any thread but the first runs
+ * (preloaded) or before the hooks are patched in (in-process); plain loads
+ * of them are what the fast paths can afford. */
+static intptr_t fast_off;
+static uintptr_t free_gate = UINTPTR_MAX;
+
 __attribute__((constructor)) static void native_hooks_init(void) {
     ready();
+#if defined(HL_HAVE_FS_OPS)
+    if (atomic_load(&glibc_layout) && hl_tls_offset_init() != 0) {
+        fast_off = hl_tls_static_off;
+        free_gate = 0;
+    }
+#endif
 }
 
 int hl_preloaded(void) {
@@ -401,10 +425,10 @@ int hl_native_hooks_active(void) {
 }
 
 /* ---- malloc family ------------------------------------------------------ */
-/* Each hook's body is written once, for a table of functions `h`: the real
- * ones (the exported hooks) or glibc's own (the libc_* wrappers, see "other
- * allocators"). Always inlined with a constant `h`, so the exported hooks
- * compile to what they would be without the second table. */
+/* Each general path's body is written once, for a table of functions `h`:
+ * the real ones (the exported hooks) or glibc's own (the libc_* wrappers, see
+ * "other allocators"). Always inlined with a constant `h`, so the exported
+ * hooks compile to what they would be without the second table. */
 #define HL_BODY static inline __attribute__((always_inline))
 
 HL_BODY size_t block_size(const real_fns *h, void *p) {
@@ -413,30 +437,19 @@ HL_BODY size_t block_size(const real_fns *h, void *p) {
 
 HL_BODY void *counted_malloc(const real_fns *h, size_t n) {
     void *p = h->malloc(n);
-    if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)block_size(h, p));
-        hl_on_alloc(t, HL_HOOK_MALLOC, p, n, HL_KIND_NATIVE);
-    }
+    if (HL_LIKELY(p != NULL)) hl_native_alloc(hl_self(), HL_HOOK_MALLOC, p, n, block_size(h, p));
     return p;
 }
 
 HL_BODY void *counted_calloc(const real_fns *h, size_t nelem, size_t elsize) {
     void *p = h->calloc(nelem, elsize);
-    if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)block_size(h, p));
-        hl_on_alloc(t, HL_HOOK_CALLOC, p, nelem * elsize, HL_KIND_NATIVE);
-    }
+    if (HL_LIKELY(p != NULL))
+        hl_native_alloc(hl_self(), HL_HOOK_CALLOC, p, nelem * elsize, block_size(h, p));
     return p;
 }
 
 HL_BODY void counted_free(const real_fns *h, void *p) {
-    hl_thread *t = hl_self();
-    size_t u = block_size(h, p);
-    hl_fp_add(-(int64_t)u);
-    hl_count(t, HL_HOOK_FREE, u);
-    hl_on_free(t, p);
+    hl_native_free(hl_self(), HL_HOOK_FREE, p, block_size(h, p));
     h->free(p);
 }
 
@@ -445,34 +458,15 @@ HL_BODY void *counted_realloc(const real_fns *h, void *p, size_t n) {
     size_t u0 = p ? block_size(h, p) : 0;
     void *q = h->realloc(p, n);
     if (q == NULL) {
-        if (p && n == 0) { /* glibc: realloc(p, 0) frees p */
-            hl_fp_add(-(int64_t)u0);
-            hl_count(t, HL_HOOK_FREE, u0);
-            hl_on_free(t, p);
-        }
+        if (p && n == 0) hl_native_free(t, HL_HOOK_FREE, p, u0); /* glibc: realloc(p, 0) frees p */
         return q;
     }
-    size_t u1 = block_size(h, q);
-    hl_fp_add((int64_t)u1 - (int64_t)u0);
-    hl_count(t, HL_HOOK_REALLOC, n);
-    if (t->busy) {
-        if (t->busy & HL_BUSY_PY) { /* tell the Python hook above the sizes */
-            t->nested_set = 1;
-            t->nested_old = (int64_t)u0;
-            t->nested_new = (int64_t)u1;
-        }
-        return q;
-    }
-    hl_on_realloc(t, p, q, p ? (int64_t)u0 : 0, (int64_t)u1, HL_KIND_NATIVE);
+    hl_native_realloc(t, HL_HOOK_REALLOC, p, q, n, u0, block_size(h, q));
     return q;
 }
 
 HL_BODY void *after_aligned(const real_fns *h, void *p, int hook, size_t n) {
-    if (HL_LIKELY(p != NULL)) {
-        hl_thread *t = hl_self();
-        hl_fp_add((int64_t)block_size(h, p));
-        hl_on_alloc(t, hook, p, n, HL_KIND_NATIVE);
-    }
+    if (HL_LIKELY(p != NULL)) hl_native_alloc(hl_self(), hook, p, n, block_size(h, p));
     return p;
 }
 
@@ -482,12 +476,28 @@ HL_BODY int counted_posix_memalign(const real_fns *h, void **out, size_t align, 
     return rc;
 }
 
-HL_EXPORT void *malloc(size_t n) {
+/* malloc, calloc and free first take a fast path: the TLS block found from the
+ * thread pointer and the static offset, the usable size read from glibc's
+ * chunk header (not mmapped: (word - 8) rounded down to 8, the flag bits
+ * dropped), then the counts and the room. Blocks whose header has the mmapped
+ * bit (large blocks, and the boot arena's) take a rare branch. The general
+ * paths (fast_off 0) find the TLS block through its descriptor and the size
+ * through usable(), and serve the boot arena before the real functions are
+ * resolved. */
+static inline size_t chunk_word(const void *p) {
+    return ((const size_t *)p)[-1];
+}
+
+static inline size_t small_chunk_usable(size_t word) {
+    return (word - sizeof(size_t)) & ~(size_t)7;
+}
+
+__attribute__((noinline)) static void *malloc_general(size_t n) {
     if (HL_UNLIKELY(!ready())) return boot_alloc(n);
     return counted_malloc(&real, n);
 }
 
-HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+__attribute__((noinline)) static void *calloc_general(size_t nelem, size_t elsize) {
     if (HL_UNLIKELY(!ready())) {
         size_t n;
         if (__builtin_mul_overflow(nelem, elsize, &n)) return NULL;
@@ -496,11 +506,113 @@ HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
     return counted_calloc(&real, nelem, elsize);
 }
 
-HL_EXPORT void free(void *p) {
+__attribute__((noinline)) static void free_general(void *p) {
     if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
     if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
     counted_free(&real, p);
 }
+
+#if defined(HL_HAVE_FS_OPS)
+/* The fast paths' slow branches, reached by tail calls so that the fast
+ * paths keep nothing across a call but the request size. */
+__attribute__((noinline)) static void *alloc_room_slow(void *p, int f, size_t n, size_t u) {
+    hl_alloc_slow(hl_tls_at(fast_off), f, p, n, u, HL_KIND_NATIVE);
+    return p;
+}
+
+__attribute__((noinline)) static void *alloc_count_slow(void *p, int f, size_t n) {
+    hl_count_slow(hl_tls_at(fast_off), f, p, n, HL_KIND_NATIVE);
+    return p;
+}
+
+/* The block's free was counted; free's countdown ran out. */
+__attribute__((noinline)) static void free_counted_slow(void *p, size_t u) {
+    hl_free_count_slow(hl_tls_at(fast_off), u);
+    if (HL_UNLIKELY(hl_filter_maybe(p))) hl_free_slow(p);
+    real.free(p);
+}
+
+__attribute__((noinline)) static void free_maybe_sampled(void *p) {
+    hl_free_slow(p);
+    real.free(p);
+}
+
+/* A free whose header has the mmapped bit: a boot block, or a large one
+ * (usable = size - 16). */
+__attribute__((noinline)) static void free_marked(void *p, size_t w) {
+    if (in_boot(p)) return;
+    hl_fast_free(hl_tls_at(fast_off), p, (w & ~(size_t)7) - 16);
+    real.free(p);
+}
+
+/* Accounts the block p (n bytes asked for) the fast path got back. */
+#define FAST_ALLOC(F, p, n)                                                                        \
+    do {                                                                                           \
+        size_t w_ = chunk_word(p);                                                                 \
+        size_t u_ = HL_LIKELY(!(w_ & 2)) ? small_chunk_usable(w_) : (w_ & ~(size_t)7) - 16;        \
+        intptr_t off_ = fast_off;                                                                  \
+        bool out_;                                                                                 \
+        HL_FS_SUB(s, out_, off_, room, u_);                                                        \
+        if (HL_UNLIKELY(out_)) return alloc_room_slow(p, F, n, u_);                                \
+        HL_FS_INC(off_, calls[F]);                                                                 \
+        HL_FS_SUB(le, out_, off_, left[F], n);                                                     \
+        if (HL_UNLIKELY(out_)) return alloc_count_slow(p, F, n);                                   \
+    } while (0)
+
+HL_EXPORT void *malloc(size_t n) {
+    if (HL_UNLIKELY(fast_off == 0)) return malloc_general(n);
+    void *p = real.malloc(n);
+    if (HL_LIKELY(p != NULL)) FAST_ALLOC(HL_FAST_MALLOC, p, n);
+    return p;
+}
+
+HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+    if (HL_UNLIKELY(fast_off == 0)) return calloc_general(nelem, elsize);
+    void *p = real.calloc(nelem, elsize);
+    if (HL_LIKELY(p != NULL)) FAST_ALLOC(HL_FAST_CALLOC, p, nelem * elsize);
+    return p;
+}
+
+HL_EXPORT void free(void *p) {
+    /* one test for both: p is NULL, or the fast path is off (gate ~0) */
+    if (HL_UNLIKELY((uintptr_t)p <= free_gate)) {
+        free_general(p);
+        return;
+    }
+    size_t w = chunk_word(p);
+    if (HL_UNLIKELY(w & 2)) {
+        free_marked(p, w);
+        return;
+    }
+    size_t u = small_chunk_usable(w);
+    intptr_t off = fast_off;
+    bool out;
+    HL_FS_ADD(off, room, u);
+    HL_FS_INC(off, calls[HL_FAST_FREE]);
+    HL_FS_SUB(s, out, off, left[HL_FAST_FREE], u);
+    if (HL_UNLIKELY(out)) {
+        free_counted_slow(p, u);
+        return;
+    }
+    if (HL_UNLIKELY(hl_filter_maybe(p))) {
+        free_maybe_sampled(p);
+        return;
+    }
+    real.free(p);
+}
+#else /* another architecture: the general paths */
+HL_EXPORT void *malloc(size_t n) {
+    return malloc_general(n);
+}
+
+HL_EXPORT void *calloc(size_t nelem, size_t elsize) {
+    return calloc_general(nelem, elsize);
+}
+
+HL_EXPORT void free(void *p) {
+    free_general(p);
+}
+#endif
 
 HL_EXPORT void *realloc(void *p, size_t n) {
     if (HL_UNLIKELY(!ready() || in_boot(p))) {
@@ -661,14 +773,9 @@ static void *hooked_mmap(const void *ret, void *addr, size_t len, int prot, int 
         region_add((uintptr_t)p, n);
         hl_unlock(&region_lock);
         t->busy = saved;
-        hl_fp_add((int64_t)n);
         /* the counter has the bytes asked for; footprint and samples the
          * pages the kernel mapped */
-        hl_count(t, HL_HOOK_MMAP, len);
-        if (!t->busy) {
-            t->countdown -= (int64_t)n;
-            if (HL_UNLIKELY(t->countdown <= 0)) hl_sample_slow(t, p, n, HL_KIND_NATIVE);
-        }
+        hl_native_map(t, p, len, n);
     }
     return p;
 }
@@ -692,11 +799,7 @@ HL_EXPORT int munmap(void *addr, size_t len) {
     size_t n = region_remove((uintptr_t)addr, page_round(len));
     hl_unlock(&region_lock);
     t->busy = saved;
-    if (n) {
-        hl_fp_add(-(int64_t)n);
-        hl_count(t, HL_HOOK_MUNMAP, n);
-        hl_on_free(t, addr);
-    }
+    if (n) hl_native_free(t, HL_HOOK_MUNMAP, addr, n);
     return real.munmap(addr, len);
 }
 

@@ -13,6 +13,7 @@
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,169 @@ static void test_threads_exact(void) {
     hl_set_where(NULL);
 }
 
+/* ---- the peak, against the test's own running sum of usable sizes ---------- */
+enum { KEEP = 3000 };
+typedef struct {
+    void *keep[KEEP];
+    int64_t max; /* highest level of this run's blocks (usable bytes) */
+} growth;
+
+/* Grows with temporaries (each free of one comes at a new high), shrinks by
+ * a third, grows again, then frees everything; truth in g->max. */
+static void grow_and_free(growth *g, size_t base_size) {
+    int64_t cur = 0;
+    g->max = 0;
+#define NOTE(d)                                                                                    \
+    do {                                                                                           \
+        cur += (d);                                                                                \
+        if (cur > g->max) g->max = cur;                                                            \
+    } while (0)
+    for (int i = 0; i < KEEP; i++) {
+        g->keep[i] = malloc(base_size + (size_t)(i % 50) * 8);
+        NOTE((int64_t)malloc_usable_size(g->keep[i]));
+        void *tmp = malloc(200 + (size_t)(i % 7) * 100);
+        NOTE((int64_t)malloc_usable_size(tmp));
+        sink = tmp;
+        NOTE(-(int64_t)malloc_usable_size(tmp));
+        free(tmp);
+        if (i % 3 == 2) {
+            NOTE(-(int64_t)malloc_usable_size(g->keep[i - 1]));
+            free(g->keep[i - 1]);
+            g->keep[i - 1] = NULL;
+        }
+    }
+    for (int i = 0; i < KEEP; i++)
+        if (g->keep[i]) {
+            NOTE(-(int64_t)malloc_usable_size(g->keep[i]));
+            free(g->keep[i]);
+        }
+#undef NOTE
+}
+
+static growth g_main, g_a, g_b;
+
+static void test_peak_exact_one_thread(void) {
+    hl_reset(); /* the peak starts again from the footprint now */
+    hl_footprint f0, f1;
+    hl_footprint_read(&f0);
+    grow_and_free(&g_main, 100);
+    hl_footprint_read(&f1);
+    CHECK(f0.peak == f0.current, "peak %lld after reset, footprint %lld", (long long)f0.peak,
+          (long long)f0.current);
+    CHECK(f1.current == f0.current, "footprint %lld, want %lld", (long long)f1.current,
+          (long long)f0.current);
+    CHECK(f1.peak == f0.current + g_main.max, "peak %lld, want %lld (+%lld)", (long long)f1.peak,
+          (long long)(f0.current + g_main.max), (long long)g_main.max);
+}
+
+static sem_t go_a, go_b, done;
+static void *worker_a(void *arg) {
+    (void)arg;
+    sem_wait(&go_a);
+    grow_and_free(&g_a, 300);
+    sem_post(&done);
+    return NULL;
+}
+static void *worker_b(void *arg) {
+    (void)arg;
+    sem_wait(&go_b);
+    grow_and_free(&g_b, 500);
+    sem_post(&done);
+    return NULL;
+}
+
+/* Two threads that grow one after the other: the peak is still exact. Then
+ * both at once: the true peak lies between the higher of the two and their
+ * sum, and the reported one within the documented slack of that. */
+static void test_peak_threads(void) {
+    for (int round = 0; round < 2; round++) {
+        sem_init(&go_a, 0, 0);
+        sem_init(&go_b, 0, 0);
+        sem_init(&done, 0, 0);
+        pthread_t a, b;
+        pthread_create(&a, NULL, worker_a, NULL);
+        pthread_create(&b, NULL, worker_b, NULL);
+        hl_reset();
+        hl_footprint f0, f1;
+        hl_footprint_read(&f0);
+        if (round == 0) { /* one at a time */
+            sem_post(&go_a);
+            sem_wait(&done);
+            sem_post(&go_b);
+            sem_wait(&done);
+        } else {
+            sem_post(&go_a);
+            sem_post(&go_b);
+            sem_wait(&done);
+            sem_wait(&done);
+        }
+        hl_footprint_read(&f1);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+        int64_t hi = g_a.max > g_b.max ? g_a.max : g_b.max;
+        CHECK(f1.current == f0.current, "round %d: footprint %lld, want %lld", round,
+              (long long)f1.current, (long long)f0.current);
+        if (round == 0) {
+            CHECK(f1.peak == f0.current + hi, "one at a time: peak %lld, want %lld",
+                  (long long)f1.peak, (long long)(f0.current + hi));
+        } else {
+            const int64_t slack = 2 * 128 * 1024; /* per thread changing its footprint */
+            CHECK(f1.peak >= f0.current + hi - slack &&
+                      f1.peak <= f0.current + g_a.max + g_b.max + slack,
+                  "at once: peak +%lld, both alone +%lld/+%lld", (long long)(f1.peak - f0.current),
+                  (long long)g_a.max, (long long)g_b.max);
+        }
+        sem_destroy(&go_a);
+        sem_destroy(&go_b);
+        sem_destroy(&done);
+    }
+}
+
+/* A thread's calls after heapline's exit handler (in a destructor of a key
+ * made later, which runs after heapline's) are counted too. */
+static pthread_key_t late_key;
+enum { LATE = 500, LATE_SIZE = 1000 };
+static void late_destructor(void *v) {
+    (void)v;
+    for (int i = 0; i < LATE; i++) {
+        void *p = malloc(LATE_SIZE);
+        sink = p;
+        free(p);
+    }
+}
+static void *late_body(void *arg) {
+    (void)arg;
+    sink = malloc(10); /* the thread's first hooked call sets heapline's key */
+    free(sink);
+    pthread_setspecific(late_key, (void *)1);
+    return NULL;
+}
+
+static void test_calls_after_thread_exit(void) {
+    pthread_key_create(&late_key, late_destructor);
+    pthread_t th;
+    pthread_create(&th, NULL, late_body, NULL); /* warms glibc's stack cache */
+    pthread_join(th, NULL);
+    hl_footprint f0, f1;
+    hl_footprint_read(&f0);
+    snap(before);
+    pthread_create(&th, NULL, late_body, NULL);
+    pthread_join(th, NULL);
+    snap(after);
+    hl_footprint_read(&f1);
+    uint64_t calls = dcalls(HL_HOOK_MALLOC);
+    CHECK(calls >= LATE + 1 && calls < LATE + 16, "malloc calls %lu, want %d", (unsigned long)calls,
+          LATE + 1);
+    CHECK(dbytes(HL_HOOK_MALLOC) >= (uint64_t)LATE * LATE_SIZE &&
+              dbytes(HL_HOOK_MALLOC) < (uint64_t)LATE * LATE_SIZE + 4096,
+          "malloc bytes %lu", (unsigned long)dbytes(HL_HOOK_MALLOC));
+    CHECK(dcalls(HL_HOOK_FREE) >= LATE && dcalls(HL_HOOK_FREE) < LATE + 16, "free calls %lu",
+          (unsigned long)dcalls(HL_HOOK_FREE));
+    CHECK(f1.current == f0.current, "footprint %lld after the thread, %lld before",
+          (long long)f1.current, (long long)f0.current);
+    pthread_key_delete(late_key);
+}
+
 int main(void) {
     test_hooks_active();
     test_exact_counters();
@@ -314,5 +478,8 @@ int main(void) {
     test_sampling_unbiased();
     test_live_history();
     test_threads_exact();
+    test_peak_exact_one_thread();
+    test_peak_threads();
+    test_calls_after_thread_exit();
     return check_summary();
 }

@@ -183,6 +183,84 @@ void hl_munmap_all(size_t count, size_t size) {
     nmaps = 0;
 }
 
+/* ---- Python's allocator ------------------------------------------------------
+ * Found in the process at run time (the library is not linked with libpython)
+ * and called through a ctypes.PyDLL handle, so with the GIL held. Requests of
+ * 0 bytes and of more than 512 go to PyMem_RawMalloc (malloc) below pymalloc:
+ * those blocks are counted in freed_count / freed_bytes when released. */
+#include <dlfcn.h>
+
+typedef void *(*alloc_fn)(size_t);
+typedef void *(*calloc_fn)(size_t, size_t);
+typedef void (*free_fn)(void *);
+
+static void *pyblocks[MAX_BLOCKS];
+static free_fn pyfree[MAX_BLOCKS];
+static size_t pysize[MAX_BLOCKS];
+static size_t npyblocks;
+
+static void *python_fn(const char *name) {
+    void *f = dlsym(RTLD_DEFAULT, name);
+    if (f == NULL) errors++;
+    return f;
+}
+
+static void keep_py(void *p, free_fn release, size_t size) {
+    if (p == NULL || npyblocks >= MAX_BLOCKS) {
+        errors++;
+        return;
+    }
+    pyblocks[npyblocks] = p;
+    pyfree[npyblocks] = release;
+    pysize[npyblocks] = size;
+    npyblocks++;
+}
+
+static void py_allocs(const char *alloc, const char *release, size_t count, size_t size) {
+    alloc_fn a = (alloc_fn)python_fn(alloc);
+    free_fn f = (free_fn)python_fn(release);
+    if (a == NULL || f == NULL) return;
+    for (size_t i = 0; i < count; i++)
+        keep_py(a(size), f, size);
+}
+
+void hl_pyobject_malloc(size_t count, size_t size) {
+    py_allocs("PyObject_Malloc", "PyObject_Free", count, size);
+}
+
+void hl_pymem_malloc(size_t count, size_t size) {
+    py_allocs("PyMem_Malloc", "PyMem_Free", count, size);
+}
+
+void hl_pymem_rawmalloc(size_t count, size_t size) {
+    py_allocs("PyMem_RawMalloc", "PyMem_RawFree", count, size);
+}
+
+void hl_pyobject_calloc(size_t count, size_t size) {
+    calloc_fn a = (calloc_fn)python_fn("PyObject_Calloc");
+    free_fn f = (free_fn)python_fn("PyObject_Free");
+    if (a == NULL || f == NULL) return;
+    for (size_t i = 0; i < count; i++)
+        keep_py(a(HL_CALLOC_NMEMB, size), f, HL_CALLOC_NMEMB * size);
+}
+
+/* Releases every Python block; counts those malloc holds (see above). */
+void hl_pyfree_all(size_t count, size_t size) {
+    (void)count;
+    (void)size;
+    size_t n = 0, bytes = 0;
+    for (size_t i = 0; i < npyblocks; i++)
+        if (pysize[i] == 0 || pysize[i] > 512 || pyfree[i] == (free_fn)python_fn("PyMem_RawFree")) {
+            n++;
+            bytes += malloc_usable_size(pyblocks[i]);
+        }
+    for (size_t i = 0; i < npyblocks; i++)
+        pyfree[i](pyblocks[i]);
+    freed_count = n;
+    freed_bytes = bytes;
+    npyblocks = 0;
+}
+
 /* ---- a thread with no Python thread state ---- */
 
 struct thread_job {

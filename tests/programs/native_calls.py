@@ -3,7 +3,8 @@
 Run under `heapline run` as: native_calls.py LIB.so OUT.json
 
 For each case, the calls are made in C by one function of tests/native/alloc_calls.c
-(loaded with ctypes). Around that call the program reads `_core.counters()`;
+(loaded with ctypes; the calls into Python's allocator through a PyDLL handle,
+holding the GIL). Around that call the program reads `_core.counters()`;
 the same is done around `hl_noop`, which has the same signature and is called
 with the same arguments, so (delta around f) - (delta around hl_noop) is what
 the C function itself did. A baseline measured before and after the case must
@@ -29,11 +30,17 @@ Delta = dict[str, list[int]]
 MAX_ATTEMPTS = 5
 
 
-def load(path: str) -> ctypes.CDLL:
-    lib = ctypes.CDLL(path)
+PYTHON_CALLS = ("pyobject_malloc", "pymem_malloc", "pymem_rawmalloc", "pyobject_calloc",
+                "pyfree_all")
+
+
+def load(path: str, handle: type[ctypes.CDLL] = ctypes.CDLL) -> ctypes.CDLL:
+    """The library through `handle`: CDLL releases the GIL around calls, PyDLL
+    (for the calls into Python's allocator) keeps it."""
+    lib = handle(path)
     for name in ("noop", "malloc", "calloc", "realloc_grow", "realloc_null",
                  "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
-                 "free_all", "mmap", "munmap_all", "thread_malloc"):
+                 "free_all", "mmap", "munmap_all", "thread_malloc", *PYTHON_CALLS):
         fn = getattr(lib, "hl_" + name)
         fn.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
         fn.restype = None
@@ -54,7 +61,9 @@ def delta(fn: Callable[[int, int], None], count: int, size: int) -> Delta:
     return {k: [after[k][0] - before[k][0], after[k][1] - before[k][1]] for k in after}
 
 
-def measure(lib: ctypes.CDLL, alloc: str, release: str, count: int, size: int) -> dict[str, Any]:
+def measure(libs: tuple[ctypes.CDLL, ctypes.CDLL], alloc: str, release: str, count: int,
+            size: int) -> dict[str, Any]:
+    lib = libs[1] if alloc in PYTHON_CALLS else libs[0]
     noop = lib.hl_noop
     alloc_fn = getattr(lib, "hl_" + alloc)
     release_fn = getattr(lib, "hl_" + release)
@@ -84,10 +93,12 @@ def main() -> None:
     thread_count, thread_size = int(sys.argv[4]), int(sys.argv[5])
     gc.disable()  # no collection may run between two counter reads
     lib = load(lib_path)
+    libs = (lib, load(lib_path, ctypes.PyDLL))
     for _ in range(3):  # warm up every code path used by a measurement
         delta(lib.hl_noop, 1, 1)
-        measure(lib, "malloc", "free_all", 1, 16)
-    results = [measure(lib, *case) for case in cases]
+        measure(libs, "malloc", "free_all", 1, 16)
+        measure(libs, "pyobject_malloc", "pyfree_all", 1, 16)
+    results = [measure(libs, *case) for case in cases]
     lib.hl_thread_malloc(thread_count, thread_size)  # MARK: thread-call
     gc.enable()
     with open(out_path, "w", encoding="utf-8") as fh:
