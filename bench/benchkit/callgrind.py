@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 
-COLLECTED = re.compile(r"Collected : (\d+)")
+#: valgrind's line for each process image it starts and ends
+IMAGE = re.compile(r"^==(\d+)== (Command|Collected) ?: (.*)$", re.M)
 SUMMARY = re.compile(r"^summary: (\d+)$", re.M)
 #: a function line of callgrind_annotate: "  1,234 (12.3%)  file:function [object]"
 FUNCTION = re.compile(r"^\s*([\d,]+) \([^)]*\)\s+.*\[(.*)\]\s*$")
@@ -26,15 +27,32 @@ def require_valgrind() -> None:
         raise SystemExit("error: valgrind is not installed (apt-get install valgrind)")
 
 
+def program_image(stderr: str) -> int | None:
+    """Instructions of the process image that ran the program, from
+    valgrind's report of every image (children and exec'd images included):
+    the one started as heapline's launcher (`heapline run` starts the program
+    in a child and only waits for it), else the last to end."""
+    command: dict[str, str] = {}
+    launched, last = None, None
+    for pid, kind, value in IMAGE.findall(stderr):
+        if kind == "Command":
+            command[pid] = value
+        elif value.strip().isdigit():
+            last = int(value)
+            if "heapline/_launch.py" in command.get(pid, ""):
+                launched = last
+    return launched if launched is not None else last
+
+
 def instructions(argv: list[str], env: dict[str, str] | None = None) -> int:
-    """Instructions of the last process image callgrind saw (exec'd children included)."""
+    """Instructions of the process image that ran the program (program_image)."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
            "--trace-children=yes", *argv]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    counts = COLLECTED.findall(proc.stderr)
-    if proc.returncode != 0 or not counts:
+    total = program_image(proc.stderr)
+    if proc.returncode != 0 or total is None:
         raise SystemExit(f"error: {' '.join(argv)} failed under callgrind:\n{proc.stderr[-2000:]}")
-    return int(counts[-1])
+    return total
 
 
 def per_unit(make: Callable[[float], Run], n1: float, n2: float) -> float:
@@ -45,18 +63,19 @@ def per_unit(make: Callable[[float], Run], n1: float, n2: float) -> float:
 
 
 def instructions_in(argv: list[str], env: dict[str, str] | None, obj: str) -> tuple[int, int]:
-    """Instructions of the last process image callgrind saw, and how many of
-    them ran in functions of an object file whose path contains `obj`."""
+    """Instructions of the process image that ran the program (program_image),
+    and how many of them ran in functions of an object file whose path
+    contains `obj`."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = ["valgrind", "--tool=callgrind",
                f"--callgrind-out-file={os.path.join(tmp, 'callgrind.out.%p')}",
                "--trace-children=yes", *argv]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        counts = COLLECTED.findall(proc.stderr)
-        if proc.returncode != 0 or not counts:
+        found = program_image(proc.stderr)
+        if proc.returncode != 0 or found is None:
             raise SystemExit(f"error: {' '.join(argv)} failed under callgrind:\n"
                              f"{proc.stderr[-2000:]}")
-        total = int(counts[-1])
+        total = found
         # an exec'd image keeps its pid, so its file is the one with that total
         for name in os.listdir(tmp):
             path = os.path.join(tmp, name)
