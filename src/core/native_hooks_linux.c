@@ -54,6 +54,14 @@ typedef struct {
     size_t (*usable_size)(void *); /* libc_own's only: glibc's malloc_usable_size */
 } real_fns;
 
+/* The malloc family, the names every table and wrapper set below covers
+ * (X-macro: X(name) for each); and with anonymous mmap/munmap. */
+#define HL_MALLOC_FAMILY(X)                                                                        \
+    X(malloc)                                                                                      \
+    X(calloc) X(realloc) X(free) X(posix_memalign) X(aligned_alloc) X(memalign) X(valloc)          \
+        X(pvalloc)
+#define HL_HOOKED_NAMES(X) HL_MALLOC_FAMILY(X) X(mmap) X(munmap)
+
 static real_fns real;
 static _Atomic int resolved; /* 0 no, 1 resolving, 2 done */
 
@@ -239,16 +247,8 @@ static void find_libc_own(void *(*ds)(void *, const char *), void *libc) {
     do {                                                                                           \
         void *f = ds(libc, #name);                                                                 \
         if (f != (void *)real.name) *(void **)(&own.name) = f;                                     \
-    } while (0)
-    OWN(malloc);
-    OWN(calloc);
-    OWN(realloc);
-    OWN(free);
-    OWN(posix_memalign);
-    OWN(aligned_alloc);
-    OWN(memalign);
-    OWN(valloc);
-    OWN(pvalloc);
+    } while (0);
+    HL_MALLOC_FAMILY(OWN)
 #undef OWN
     *(void **)(&own.usable_size) = ds(libc, "malloc_usable_size");
     /* a block from glibc's heap must be sized and freed by glibc */
@@ -357,18 +357,8 @@ static void resolve(void) {
     /* not preloaded: the global definitions, this library passed over */
 #define LOOK(name)                                                                                 \
     *(void **)(&r.name) =                                                                          \
-        preloaded ? ds(RTLD_NEXT, #name) : first_definition(ds, &objects, #name, self, &where)
-    LOOK(malloc);
-    LOOK(calloc);
-    LOOK(realloc);
-    LOOK(free);
-    LOOK(posix_memalign);
-    LOOK(aligned_alloc);
-    LOOK(memalign);
-    LOOK(valloc);
-    LOOK(pvalloc);
-    LOOK(mmap);
-    LOOK(munmap);
+        preloaded ? ds(RTLD_NEXT, #name) : first_definition(ds, &objects, #name, self, &where);
+    HL_HOOKED_NAMES(LOOK)
 #undef LOOK
     *(void **)(&r.exit_) =
         preloaded ? ds(RTLD_NEXT, "_exit") : first_definition(ds, &objects, "_exit", self, &where);
@@ -810,16 +800,8 @@ HL_EXPORT int munmap(void *addr, size_t len) {
 void *hl_libc_own_hook(void *fn) {
     if (fn == NULL || !atomic_load_explicit(&libc_own_set, memory_order_acquire)) return NULL;
 #define OWN(name)                                                                                  \
-    if (fn == (void *)libc_own.name) return (void *)libc_##name
-    OWN(malloc);
-    OWN(calloc);
-    OWN(realloc);
-    OWN(free);
-    OWN(posix_memalign);
-    OWN(aligned_alloc);
-    OWN(memalign);
-    OWN(valloc);
-    OWN(pvalloc);
+    if (fn == (void *)libc_own.name) return (void *)libc_##name;
+    HL_MALLOC_FAMILY(OWN)
 #undef OWN
     return NULL;
 }
@@ -829,18 +811,8 @@ static void *hook_for(void *found) {
         /* the hidden aliases: a plain `malloc` here would bind to libc's when this
          * library is not preloaded */
 #define SWAP(name)                                                                                 \
-    if (found == (void *)real.name) return (void *)hl_hook_##name
-    SWAP(malloc);
-    SWAP(calloc);
-    SWAP(realloc);
-    SWAP(free);
-    SWAP(posix_memalign);
-    SWAP(aligned_alloc);
-    SWAP(memalign);
-    SWAP(valloc);
-    SWAP(pvalloc);
-    SWAP(mmap);
-    SWAP(munmap);
+    if (found == (void *)real.name) return (void *)hl_hook_##name;
+    HL_HOOKED_NAMES(SWAP)
 #undef SWAP
     /* glibc's own, with another allocator preloaded: found by a lookup on a
      * libc handle (ctypes.CDLL(find_library("c")).malloc) */
