@@ -122,6 +122,8 @@ HL_EXPORT const char *hl_file_name(uint32_t id);
  * the exclude list's exceptions (items written "!prefix"). Strings are copied.
  * Changing the filter forgets earlier verdicts. `sep` separates items. */
 HL_EXPORT void hl_set_filter(const char *only, const char *exclude, char sep);
+/* Whether the filter charges lines of the file `name` (nothing is interned). */
+HL_EXPORT int hl_file_charged(const char *name, size_t len);
 
 /* ---- per-line stats ------------------------------------------------------- */
 /* Reserved file ids for the pseudo-sites. */

@@ -97,6 +97,13 @@ static int8_t judge(const char *name, size_t n) {
     return 1;
 }
 
+int hl_file_charged(const char *name, size_t len) {
+    hl_lock(&hl_tables_lock);
+    int8_t v = judge(name, len);
+    hl_unlock(&hl_tables_lock);
+    return v;
+}
+
 static void copy_list(char *dst, const char *src) {
     size_t n = src ? strlen(src) : 0;
     if (n >= FILTER_CHARS) n = FILTER_CHARS - 1;

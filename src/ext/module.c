@@ -339,6 +339,14 @@ static PyObject *native_hooks_active(PyObject *self, PyObject *unused) {
     return PyBool_FromLong(hl_native_hooks_active());
 }
 
+static PyObject *file_charged(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_ssize_t n;
+    const char *name = PyUnicode_AsUTF8AndSize(arg, &n);
+    if (!name) return NULL;
+    return PyBool_FromLong(hl_file_charged(name, (size_t)n));
+}
+
 static PyObject *check_walk(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
@@ -379,6 +387,8 @@ static PyMethodDef methods[] = {
     {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
     {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},
     {"now_s", now_s, METH_NOARGS, "The core's clock (seconds), which timeline times use."},
+    {"file_charged", file_charged, METH_O,
+     "file_charged(path): whether the file filter charges the lines of this file."},
     {"check_walk", check_walk, METH_NOARGS,
      "None when the frame walk sees the caller's frames as the frame API does; "
      "else the first difference (tests; the module runs it when it loads)."},

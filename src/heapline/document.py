@@ -81,6 +81,7 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
         files.setdefault(path, []).append(_line_entry(*row))
     file_list: list[dict[str, Any]] = []
     names = display_names(files, program)
+    _name_compiled_code(files, names, snap.get("compile_sites") or {}, program)
     for path, lines in files.items():
         lines.sort(key=lambda e: e["line"])
         file_list.append({"path": path, "name": names[path], "lines": lines,
@@ -132,6 +133,31 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
         "counters": {name: {"calls": c, "bytes": b} for name, (c, b) in snap["counters"].items()},
         **({"leaks": leaks} if leaks is not None else {}),
     }
+
+
+def _name_compiled_code(files: dict[str, list[dict[str, Any]]], names: dict[str, str],
+                        sites: dict[str, list[list[Any]]], program: str) -> None:
+    """Code compiled from a string (pseudo files such as `<string>`): named by
+    the line of profiled code where it was compiled (compile_sites.py), with
+    the compiled source beside its lines when it was compiled in one place."""
+    for path, lines in files.items():
+        places = sites.get(path)
+        if not places:
+            continue
+        where = display_names([p[0] for p in places], program)
+        first_file, first_line, function, source = places[0]
+        # `<string at prog.py:11>`, `<string at prog.py:11 in make, and 2 more>`
+        name = f"<{path.strip('<>')} at {where[first_file]}:{first_line}"
+        if function != "<module>":
+            name += f" in {function}"
+        if len(places) > 1:
+            name += f", and {len(places) - 1} more"
+        names[path] = name + ">"
+        if len(places) == 1 and source:
+            text = source.splitlines()
+            for e in lines:
+                if not e["source"] and 0 < e["line"] <= len(text):
+                    e["source"] = text[e["line"] - 1].strip()
 
 
 def from_raw(raw: dict[str, Any]) -> dict[str, Any]:

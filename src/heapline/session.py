@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
-from heapline import _core
+from heapline import _core, compile_sites
 from heapline.options import Options
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -88,12 +88,14 @@ class Session:
             _core.set_enabled(True)
         if o.cpu:
             _core.cpu_start(o.cpu_interval, o.wall)
+        compile_sites.start(_core.file_charged)
         self.running = True
 
     def stop(self) -> None:
         """Hooks off: the program runs at full speed again; the data stays."""
         if not self.running:
             return
+        compile_sites.stop()
         if self.opts.cpu:
             _core.cpu_stop()
         _core.set_enabled(False)
@@ -122,6 +124,7 @@ class Session:
             for name, (calls, nbytes) in snap["counters"].items()
         }
         snap["native_hooks"] = self.native_hooks
+        snap["compile_sites"] = compile_sites.snapshot()
         snap["peak_at_s"] = max(0.0, snap["peak_at_s"] - self.t0)
         snap["timeline"] = [(t - self.t0, b) for t, b in snap["timeline"] if t >= self.t0]
         elapsed = self._elapsed if self._frozen is not None else _core.now_s() - self.t0
