@@ -59,3 +59,14 @@ def check_output(path: str, option: str = "--json") -> str:
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{option} {path}: directory {parent} is not writable")
     return out
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from heapline.commands import positive_int
+
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
     import argparse
@@ -24,18 +26,6 @@ def _percent(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
 def add_arguments(diff: argparse.ArgumentParser) -> None:
     diff.add_argument("before", metavar="BEFORE.json")
     diff.add_argument("after", metavar="AFTER.json")
@@ -44,7 +34,7 @@ def add_arguments(diff: argparse.ArgumentParser) -> None:
     diff.add_argument("--fail-over", type=_percent, metavar="PCT",
                       help="exit with status 1 when the peak footprint or the total "
                            "allocation grew by more than PCT percent (for CI)")
-    diff.add_argument("--top", type=_count, default=20, metavar="N",
+    diff.add_argument("--top", type=positive_int, default=20, metavar="N",
                       help="lines and functions to show in the terminal (default 20)")
 
 

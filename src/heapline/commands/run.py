@@ -10,22 +10,12 @@ import argparse
 import os
 import sys
 
-from heapline.commands import PROG, UsageError, check_output
+from heapline.commands import PROG, UsageError, check_output, positive_int
 from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, Options
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
     from typing import NoReturn
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _positive_float(text: str) -> float:
@@ -50,10 +40,10 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
                      help="also charge lines of the standard library and installed packages")
     run.add_argument("--profile-only", metavar="SUBSTR[,SUBSTR]", default="",
                      help="only charge lines of files whose path contains one of these")
-    run.add_argument("--sampling-interval", type=_positive_int, default=DEFAULT_INTERVAL,
+    run.add_argument("--sampling-interval", type=positive_int, default=DEFAULT_INTERVAL,
                      metavar="BYTES",
                      help=f"mean bytes between allocation samples (default {DEFAULT_INTERVAL})")
-    run.add_argument("--seed", type=_positive_int, default=0, help=argparse.SUPPRESS)
+    run.add_argument("--seed", type=positive_int, default=0, help=argparse.SUPPRESS)
     mode = run.add_mutually_exclusive_group()
     mode.add_argument("--cpu-only", action="store_true", help="profile CPU time only")
     mode.add_argument("--memory-only", action="store_true", help="profile memory only")
