@@ -8,6 +8,10 @@ import os
 
 ENV_VAR = "HEAPLINE_OPTIONS"
 
+#: The installed heapline package's directory (symlinks resolved): the launcher
+#: and the core library that `heapline run` starts the program with are here.
+PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__))
+
 #: Mean bytes between allocation samples. 64 KiB keeps the relative error of a
 #: line that allocates 64 MiB near 3% (about 1000 samples) while the sampling
 #: slow path stays a small share of run time; see README "Sampling interval".

@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 
-from heapline.options import ENV_VAR, Options
+from heapline.options import ENV_VAR, PACKAGE_DIR, Options
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 
 #: Signals passed on to the program when this process receives them.
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-
-
-def _here() -> str:
-    return os.path.dirname(os.path.realpath(__file__))
 
 
 def _private_dir() -> str:
@@ -93,7 +89,7 @@ def run(opts: Options, library: str | None) -> NoReturn:
         old = env.get("LD_PRELOAD", "")
         env["LD_PRELOAD"] = library + (":" + old if old else "")
     env[ENV_VAR] = opts.to_env()
-    argv = [sys.executable, os.path.join(_here(), "_launch.py"), *opts.target_words()]
+    argv = [sys.executable, os.path.join(PACKAGE_DIR, "_launch.py"), *opts.target_words()]
     relay = _Relay()
     relay.install()
     sys.stdout.flush()

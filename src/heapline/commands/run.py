@@ -11,7 +11,7 @@ import os
 import sys
 
 from heapline.commands import PROG, UsageError, check_output, positive_int
-from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, Options
+from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, PACKAGE_DIR, Options
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def _check_module(name: str) -> list[str]:
     # as the frames may name them: as found, and with symbolic links resolved
     places += [os.path.join(os.path.realpath(p), "") if p.endswith(os.sep)
                else os.path.realpath(p) for p in places]
-    own = os.path.join(_here(), "")
+    own = os.path.join(PACKAGE_DIR, "")
     return sorted({p for p in places if os.path.isabs(p) and not p.startswith(own)})
 
 
@@ -155,15 +155,10 @@ def options_from_args(ns: argparse.Namespace) -> Options:
 
 
 def preload_library() -> str:
-    lib = os.path.join(_here(), "libheapline.so")
+    lib = os.path.join(PACKAGE_DIR, "libheapline.so")
     if not os.path.exists(lib):
         raise UsageError(f"the core library is missing ({lib}); reinstall heapline")
     return lib
-
-
-def _here() -> str:
-    """The heapline package's directory (this module is in its commands/)."""
-    return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 def run_profiled(opts: Options, in_process: bool) -> NoReturn:
