@@ -14,29 +14,104 @@ import builtins
 import os
 import _signal as signal  # type: ignore[import-not-found]  # signal imports enum: slow
 import sys
+import time
 from importlib.machinery import SourceFileLoader
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-from heapline import _core
+from heapline import _core, rundir
 from heapline import session as heapline_session
 from heapline.options import ENV_VAR, Options
 from heapline.session import Session
 
 class RunSession(Session):
-    """The session of a `heapline run`: writes the profile at the very end of
-    the process, whatever way it exits."""
+    """The session of a `heapline run`, in the program's process or in one of
+    the Python processes it starts: writes its part at the very end of the
+    process, whatever way it exits. With a run directory (rundir.py), each
+    process leaves its part there, a child made by fork() included, and the
+    process that writes the profile merges them; without one, this process
+    delivers its own profile."""
 
     owns_process = True
 
-    def __init__(self, opts: Options) -> None:
-        program = opts.target if opts.is_module else os.path.abspath(opts.target)
-        super().__init__(opts, program, [opts.target, *opts.args])
-        self.finished = False
+    def __init__(self, opts: Options, program: str, argv: list[str], top: bool = True) -> None:
+        super().__init__(opts, program, argv)
+        self.top = top  # the program's own process (not a child of it)
+        self.finished = False  # finish() has begun
+        self.done = False  # and ended
+        self.die_by = 0  # a signal that came while finish() ran, to end by after it
         self.reraise_sigint = False
         self.pid = os.getpid()
+        self.key = ""  # the name of this process's files in the run directory
+        self.base_bytes = 0  # a forked child's footprint at the fork: its parent's
+        self.start_mono = 0.0
+        # in-process runs: the program's process merges the run directory
+        # itself (preloaded, the supervising `heapline run` process does)
+        self.delivers_merged = False
+
+    @classmethod
+    def for_program(cls, opts: Options) -> RunSession:
+        program = opts.target if opts.is_module else os.path.abspath(opts.target)
+        return cls(opts, program, [opts.target, *opts.args])
+
+    def start(self) -> None:
+        super().start()
+        if self.opts.run_dir and not self.key:
+            self._announce()
+
+    def _announce(self) -> None:
+        """Joins the run directory: this process's tables go into a file there,
+        and a start file says who it is."""
+        path = self.opts.run_dir
+        assert path
+        self.key = rundir.new_key()
+        tables = None
+        if hasattr(_core, "tables_to_file"):
+            if _core.tables_path() is None:
+                try:
+                    _core.tables_to_file(path)
+                except OSError:
+                    pass  # the part is still saved at the end
+            _core.tables_set_state(1)
+            tables = _core.tables_path()
+        self.start_mono = time.monotonic() - (_core.now_s() - self.t0)
+        try:
+            rundir.save_start(path, self.key, self._process_record(tables))
+        except OSError:
+            pass
+
+    def _process_record(self, tables: str | None) -> dict[str, Any]:
+        return {
+            "key": self.key, "pid": os.getpid(), "ppid": os.getppid(), "argv": self.argv,
+            "program": self.program, "top": self.top, "start_mono": self.start_mono,
+            "t0": self.t0, "base_bytes": self.base_bytes,
+            "tables": os.path.basename(tables) if tables else None,
+            "interval": self.opts.interval, "cpu_interval": self.opts.cpu_interval,
+        }
+
+    def after_fork_in_child(self) -> None:
+        """A child made by fork() that keeps running Python: it profiles itself
+        from the fork on (the core already keeps its tables apart from its
+        parent's), and leaves its own part."""
+        if not self.opts.run_dir or self.finished:
+            return  # no run directory: the profile stays the parent's
+        self.pid = os.getpid()
+        self.top = False
+        self.delivers_merged = False
+        self.key = ""
+        # the core calls the exit callback in the process that set it only
+        _core.set_exit_callback(lambda: self.finish(at_exit=True))
+        if not self.running:
+            return
+        self.base_bytes = _core.footprint()[0]
+        _core.reset()
+        self.t0 = _core.now_s()
+        self._counters0 = _core.counters()
+        if self.opts.cpu:
+            _core.cpu_start(self.opts.cpu_interval, self.opts.wall)
+        self._announce()
 
     def finish(self, at_exit: bool = False) -> None:
         """Write the profile. `at_exit`: from os._exit, where the program's
@@ -46,8 +121,9 @@ class RunSession(Session):
             return
         self.finished = True
         if os.getpid() != self.pid:
-            # a child made by fork() that exits through atexit: the profile
-            # file is the parent's to write
+            # a child made by fork() that exits through atexit, in a run with
+            # no run directory: the profile file is the parent's to write
+            self.done = True
             return
         self.stop()
         try:
@@ -60,23 +136,33 @@ class RunSession(Session):
             from heapline.output import deliver
 
             deliver(doc, self.opts)
+        self.done = True
+        if self.die_by:
+            self._die_by(self.die_by)
         if self.reraise_sigint:
             self._die_by(signal.SIGINT)
 
     def _build(self) -> dict[str, Any] | None:
-        """The document to deliver here; None when there is none, or when the
-        supervising `heapline run` process delivers it (the raw data is saved
-        for it then)."""
+        """The document to deliver here; None when there is none, or when
+        another process delivers it (this process's part is saved for it)."""
         if not (self.opts.json_path or self.opts.report or self.opts.html_path):
             return None
         try:
-            if self.opts.result_path:
-                _save_raw(self.raw(), self.opts.result_path)
+            if self.opts.run_dir:
+                raw = self.raw()
+                raw["process"] = self._process_record(None) | {"elapsed_s": raw["elapsed_s"]}
+                if not self.key:  # profiling never started: nothing to merge with
+                    self.key = rundir.new_key()
+                raw["process"]["key"] = self.key
+                rundir.save_raw(self.opts.run_dir, self.key, raw)
+                if self.top and self.delivers_merged:
+                    return _merged_document(self.opts.run_dir, self.opts)
                 return None
             return self.document()
         except Exception as e:  # never change how the program ends
-            print(f"heapline: error: could not build the profile: {type(e).__name__}: {e}",
-                  file=sys.stderr)
+            if self.top:
+                print(f"heapline: error: could not build the profile: {type(e).__name__}: {e}",
+                      file=sys.stderr)
             return None
 
     @staticmethod
@@ -95,6 +181,10 @@ class RunSession(Session):
     def on_sigterm(self, signum: int, frame: object) -> None:
         """SIGTERM would end the process without atexit: write the profile first.
         A program that installs its own SIGTERM handler replaces this one."""
+        if self.finished and not self.done:
+            # the part is being written (at exit, say): end when it is
+            self.die_by = signum
+            return
         self.finish()
         self._die_by(signum)
 
@@ -108,16 +198,17 @@ def _flush(stream: Any) -> None:
         pass
 
 
-def _save_raw(raw: dict[str, Any], path: str) -> None:
-    """Leaves the session's raw data for the supervising process (marshal: built
-    in, so nothing is imported as the program ends). Written under another name
-    and renamed, so the supervisor never reads half a file."""
-    import marshal
+def _merged_document(path: str, opts: Options) -> dict[str, Any]:
+    """The profile of the whole tree, from the run directory (in-process runs,
+    whose program process writes the profile)."""
+    from heapline import merge
+    from heapline.document import from_raw
 
-    tmp = path + ".part"
-    with open(tmp, "wb") as f:
-        marshal.dump(raw, f)
-    os.replace(tmp, path)
+    parts, _ = merge.collect(path)
+    doc = from_raw(merge.merge(parts, os.getpid()))
+    if not opts.keep_run_dir:
+        rundir.remove(path)
+    return doc
 
 
 def _trim(tb: TracebackType | None, skip: set[str]) -> TracebackType | None:
@@ -158,6 +249,35 @@ def _run_module(name: str, args: list[str]) -> None:
     runpy._run_module_as_main(name, alter_argv=True)  # type: ignore[attr-defined]
 
 
+def hide_from_environ(name: str) -> None:
+    """Takes heapline's variable out of os.environ, so the program sees the
+    environment it would see without heapline, but leaves it in the process's
+    own environment, which the Python processes it starts inherit
+    (subprocess, multiprocessing, os.exec* and os.system all pass it on unless
+    given an environment of their own)."""
+    data = getattr(os.environ, "_data", None)
+    if data is None:
+        return
+    try:
+        del data[os.environ.encodekey(name)]  # type: ignore[attr-defined]
+    except KeyError:
+        pass
+
+
+def install(session: RunSession) -> None:
+    """Makes `session` this process's, writing its part at every kind of exit."""
+    heapline_session.current = session
+    # Registered first (before the program's code runs), so it runs last:
+    # after the program's own atexit handlers and after non-daemon threads
+    # have been joined.
+    atexit.register(session.finish)
+    _core.set_exit_callback(lambda: session.finish(at_exit=True))
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, session.on_sigterm)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=session.after_fork_in_child)
+
+
 def main(opts: Options | None = None, target_words: list[str] | None = None) -> None:
     """Run the target that `opts` names (default: the options in the environment,
     with the target from `target_words`, the launcher's command line); returns
@@ -170,14 +290,20 @@ def main(opts: Options | None = None, target_words: list[str] | None = None) -> 
             print(f"heapline: error: {e} (start programs with `heapline run`)", file=sys.stderr)
             raise SystemExit(2)
     os.environ.pop(ENV_VAR, None)
-    session = RunSession(opts)
-    heapline_session.current = session
-    # Registered first, so it runs last: after the program's own atexit
-    # handlers and after non-daemon threads have been joined.
-    atexit.register(session.finish)
-    _core.set_exit_callback(lambda: session.finish(at_exit=True))
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, session.on_sigterm)
+    session = RunSession.for_program(opts)
+    if opts.run_dir:  # preloaded: the supervisor made it, and merges it
+        hide_from_environ(rundir.CHILDREN_ENV)
+    elif opts.children and (opts.json_path or opts.report or opts.html_path):
+        try:
+            opts.run_dir = rundir.create(opts.without_target())
+        except OSError:
+            pass
+        else:
+            # for the program's children, not in its os.environ (see
+            # hide_from_environ)
+            os.putenv(rundir.CHILDREN_ENV, opts.run_dir)
+            session.delivers_merged = True
+    install(session)
     if not opts.off:
         session.start()
     skip = {__file__}

@@ -63,7 +63,8 @@ def _functions(path: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elapsed_s: float,
-                   cpu_on: bool = True, memory_on: bool = True) -> dict[str, Any]:
+                   cpu_on: bool = True, memory_on: bool = True,
+                   processes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     files: dict[str, list[dict[str, Any]]] = {}
     pseudo: dict[str, dict[str, Any]] = {
         k: {"alloc_bytes": 0, "live_bytes": 0, "alloc_samples": 0, "cpu_s": 0.0}
@@ -132,6 +133,7 @@ def build_document(snap: dict[str, Any], *, program: str, argv: list[str], elaps
         **pseudo,
         "counters": {name: {"calls": c, "bytes": b} for name, (c, b) in snap["counters"].items()},
         **({"leaks": leaks} if leaks is not None else {}),
+        **({"processes": processes} if processes is not None else {}),
     }
 
 
@@ -164,7 +166,7 @@ def from_raw(raw: dict[str, Any]) -> dict[str, Any]:
     """The document of a session's raw data (Session.raw)."""
     return build_document(raw["snap"], program=raw["program"], argv=raw["argv"],
                           elapsed_s=raw["elapsed_s"], cpu_on=raw["cpu_on"],
-                          memory_on=raw["memory_on"])
+                          memory_on=raw["memory_on"], processes=raw.get("processes"))
 
 
 def write_json(doc: dict[str, Any], path: str) -> None:

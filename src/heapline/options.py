@@ -40,9 +40,13 @@ _DEFAULTS: dict[str, object] = {
     "cpu_interval": DEFAULT_CPU_INTERVAL,
     "wall": False,
     "off": False,  # start with profiling off: the program calls heapline.start()
-    # preload mode: where the profiled process leaves its raw data for the
-    # supervising `heapline run` process, which writes the profile
-    "result_path": None,
+    # the run directory (rundir.py), where every profiled process of the
+    # program's tree leaves its part for the process that writes the profile
+    "run_dir": None,
+    # profile the Python processes the program starts (--no-children: not)
+    "children": True,
+    # keep the run directory after the profile is written (--keep-run-dir)
+    "keep_run_dir": False,
 }
 
 #: Carried on the profiled process's command line instead (target_words), so
@@ -70,7 +74,9 @@ class Options:
     cpu_interval: float
     wall: bool
     off: bool
-    result_path: str | None
+    run_dir: str | None
+    children: bool
+    keep_run_dir: bool
 
     def __init__(self, **values: object) -> None:
         unknown = set(values) - set(_DEFAULTS)
@@ -105,8 +111,16 @@ class Options:
     # where json would cost the profiled program's start-up an import of re.
     # The target travels on the command line (target_words).
     def to_env(self) -> str:
-        return marshal.dumps({k: v for k, v in self.as_dict().items()
-                              if k not in _ON_COMMAND_LINE}).hex()
+        return marshal.dumps(self.without_target()).hex()
+
+    def without_target(self) -> dict[str, object]:
+        """The options but the target (which the command line carries)."""
+        return {k: v for k, v in self.as_dict().items() if k not in _ON_COMMAND_LINE}
+
+    @classmethod
+    def from_values(cls, values: dict[str, object]) -> Options:
+        """Options from stored values, ignoring names this version does not know."""
+        return cls(**{k: v for k, v in values.items() if k in _DEFAULTS})
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Options:
@@ -120,4 +134,4 @@ class Options:
             raise ValueError(f"{ENV_VAR} is not readable: {e}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{ENV_VAR} is not readable")
-        return cls(**{k: v for k, v in data.items() if k in _DEFAULTS})
+        return cls.from_values(data)

@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 
+from heapline import rundir
 from heapline.options import ENV_VAR, PACKAGE_DIR, Options
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
@@ -30,19 +31,6 @@ if TYPE_CHECKING:
 
 #: Signals passed on to the program when this process receives them.
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-
-
-def _private_dir() -> str:
-    """A new directory only this user can enter, with an unpredictable name."""
-    base = os.environ.get("TMPDIR") or "/tmp"
-    for _ in range(100):
-        path = os.path.join(base, f"heapline-{os.getpid()}-{os.urandom(8).hex()}")
-        try:
-            os.mkdir(path, 0o700)
-            return path
-        except FileExistsError:
-            continue
-    raise OSError(f"could not make a private directory in {base}")
 
 
 class _Relay:
@@ -81,14 +69,18 @@ class _Relay:
 def run(opts: Options, library: str | None) -> NoReturn:
     """Runs the target with `library` preloaded (None: CPU only, no preload) and
     ends this process as the program ended."""
-    workdir = _private_dir()
-    result = os.path.join(workdir, "result")
-    opts.result_path = result
+    writes = bool(opts.json_path or opts.report or opts.html_path)
+    if writes:
+        opts.run_dir = rundir.create(opts.without_target())
     env = dict(os.environ)
     if library:
         old = env.get("LD_PRELOAD", "")
         env["LD_PRELOAD"] = library + (":" + old if old else "")
     env[ENV_VAR] = opts.to_env()
+    if opts.run_dir and opts.children:
+        env[rundir.CHILDREN_ENV] = opts.run_dir
+    else:
+        env.pop(rundir.CHILDREN_ENV, None)
     argv = [sys.executable, os.path.join(PACKAGE_DIR, "_launch.py"), *opts.target_words()]
     relay = _Relay()
     relay.install()
@@ -98,19 +90,22 @@ def run(opts: Options, library: str | None) -> NoReturn:
     pid = os.posix_spawn(sys.executable, argv, env,
                          setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
     relay.started(pid)
-    if opts.json_path or opts.report or opts.html_path:
+    if writes:
         _prepare(opts)
     _, status = os.waitpid(pid, 0)  # retried after signal handlers (PEP 475)
-    try:
-        _write_profile(opts, result, status)
-    finally:
-        _remove(workdir)
+    if opts.run_dir:
+        if write_profile(opts, opts.run_dir, pid, status) and not opts.keep_run_dir:
+            rundir.remove(opts.run_dir)
+        elif os.path.isdir(opts.run_dir):
+            print(f"heapline: the program's profile data is kept in {opts.run_dir} "
+                  f"(`heapline show {opts.run_dir}` makes the profile)", file=sys.stderr)
     _end_as(status)
 
 
 def _prepare(opts: Options) -> None:
     """Imports what writing the profile needs, while the program runs."""
     import heapline.document  # noqa: F401
+    import heapline.merge  # noqa: F401
 
     if opts.report:
         import rich.console  # noqa: F401
@@ -120,46 +115,70 @@ def _prepare(opts: Options) -> None:
         import heapline.reporters.html  # noqa: F401
 
 
-def _write_profile(opts: Options, result: str, status: int) -> None:
-    if not (opts.json_path or opts.report or opts.html_path):
-        return
-    import marshal
-
+def write_profile(opts: Options, path: str, pid: int | None, status: int | None) -> bool:
+    """Merges the run directory into the profile and delivers it; False when
+    no profile could be made (said in one line)."""
     from heapline.document import from_raw
+    from heapline.merge import MergeError, collect, merge
     from heapline.output import deliver
 
+    if status is not None:
+        _wait_for_children(path)
     try:
-        with open(result, "rb") as f:
-            raw = marshal.load(f)
-    except FileNotFoundError:
-        if os.WIFSIGNALED(status):
-            name = signal.Signals(os.WTERMSIG(status)).name
-            print(f"heapline: error: the program was ended by {name} before it could save "
-                  f"its profile; no profile was written", file=sys.stderr)
-        return
-    except (OSError, ValueError, EOFError, TypeError) as e:
-        print(f"heapline: error: could not read the program's profile data: {e}",
-              file=sys.stderr)
-        return
-    try:
-        doc = from_raw(raw)
+        parts, _ = collect(path)
+        if status is not None and not any(p["process"].get("pid") == pid for p in parts):
+            if os.WIFSIGNALED(status):
+                name = signal.Signals(os.WTERMSIG(status)).name
+                print(f"heapline: error: the program was ended by {name} before it could save "
+                      f"its profile; no profile was written", file=sys.stderr)
+                return False
+        exit_code = None if status is None else _exit_code(status)
+        doc = from_raw(merge(parts, pid, exit_code))
+    except MergeError as e:
+        print(f"heapline: error: {e}", file=sys.stderr)
+        return False
     except Exception as e:  # noqa: BLE001 - one line, never a traceback
         print(f"heapline: error: could not build the profile: {type(e).__name__}: {e}",
               file=sys.stderr)
-        return
+        return False
     deliver(doc, opts)
+    return True
 
 
-def _remove(workdir: str) -> None:
-    for name in os.listdir(workdir):
-        try:
-            os.unlink(os.path.join(workdir, name))
-        except OSError:
-            pass
+def _exit_code(status: int) -> int:
+    """The exit status as Python's subprocess says it (-N: ended by signal N)."""
+    return os.waitstatus_to_exitcode(status)
+
+
+#: How long the profile waits, after the program ended, for processes it
+#: started that are still saving their part.
+CHILD_GRACE_S = 2.0
+
+
+def _wait_for_children(path: str) -> None:
+    """Waits a little for profiled processes of the tree that are still running
+    (a pool's workers finishing as the program ends); those still running after
+    that are merged with what they recorded so far."""
+    import time
+
+    from heapline import merge
+
+    deadline = time.monotonic() + CHILD_GRACE_S
+    while time.monotonic() < deadline:
+        running = [pid for pid in merge.unfinished_pids(path) if _alive(pid)]
+        if not running:
+            return
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
     try:
-        os.rmdir(workdir)
-    except OSError:
-        pass
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _end_as(status: int) -> NoReturn:

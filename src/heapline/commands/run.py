@@ -56,6 +56,12 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--wall", action="store_true",
                      help="charge elapsed (wall-clock) time instead of CPU time, so waiting "
                           "and sleeping lines show up")
+    run.add_argument("--no-children", dest="children", action="store_false",
+                     help="profile only the program's own process, not the Python processes "
+                          "it starts (multiprocessing, subprocess, fork)")
+    run.add_argument("--keep-run-dir", action="store_true",
+                     help="keep the directory where the program's processes leave their parts "
+                          "(`heapline show DIR` makes the profile from it again)")
     run.add_argument("--in-process", action="store_true",
                      help="run the program in this interpreter and patch the loaded modules' "
                           "imports, instead of restarting Python with the core preloaded "
@@ -151,6 +157,8 @@ def options_from_args(ns: argparse.Namespace) -> Options:
         cpu_interval=ns.cpu_interval,
         wall=ns.wall,
         off=ns.off,
+        children=ns.children,
+        keep_run_dir=ns.keep_run_dir,
     )
 
 
