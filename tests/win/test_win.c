@@ -565,9 +565,15 @@ static const hl_line_stats *reader_row(const hl_tables_reader *r, uint32_t file,
 }
 
 static void test_tables_file(void) {
-    char dir[MAX_PATH], path[MAX_PATH + 32], why[160];
-    snprintf(dir, sizeof dir, "hl_tables_%lu", GetCurrentProcessId());
-    CHECK(CreateDirectoryA(dir, NULL), "tables: mkdir (%lu)", GetLastError());
+    char tmp[MAX_PATH], dir[2 * MAX_PATH], path[2 * MAX_PATH + 32], why[160];
+    /* a new directory under %TEMP% (pids come back soon under Wine); what is
+     * left in it goes with this process (FILE_SHARE_DELETE, below) */
+    if (!GetTempPathA(sizeof tmp, tmp)) strcpy(tmp, ".\\");
+    snprintf(dir, sizeof dir, "%shl_tables_%lu_%llu", tmp, GetCurrentProcessId(),
+             (unsigned long long)GetTickCount64());
+    BOOL made = CreateDirectoryA(dir, NULL);
+    DWORD made_err = GetLastError();
+    CHECK(made, "tables: mkdir %s (%lu)", dir, made_err);
     int profiled;
     uint32_t f = hl_file_intern("C:\\prog.py", 10, &profiled);
     hl_cpu_charge(f, 1, 0.5, 0, 0);
@@ -611,9 +617,9 @@ static void test_tables_file(void) {
     }
 
     /* a child process: its own file, its exit status */
-    wchar_t exe[MAX_PATH], cmd[MAX_PATH + 64];
+    wchar_t exe[MAX_PATH], cmd[3 * MAX_PATH + 64];
     GetModuleFileNameW(NULL, exe, MAX_PATH);
-    swprintf(cmd, MAX_PATH + 64, L"\"%ls\" tables-child %hs", exe, dir);
+    swprintf(cmd, 3 * MAX_PATH + 64, L"\"%ls\" tables-child \"%hs\"", exe, dir);
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
     memset(&si, 0, sizeof si);
@@ -623,7 +629,7 @@ static void test_tables_file(void) {
         if (WaitForSingleObject(pi.hProcess, 60000) != WAIT_OBJECT_0)
             TerminateProcess(pi.hProcess, 98);
         GetExitCodeProcess(pi.hProcess, &code);
-        char child[MAX_PATH + 32];
+        char child[2 * MAX_PATH + 32];
         snprintf(child, sizeof child, "%s\\tables-%lu", dir, pi.dwProcessId);
         CloseHandle(pi.hProcess);
         CloseHandle(pi.hThread);
@@ -643,7 +649,7 @@ static void test_tables_file(void) {
     }
 
     /* a truncated copy is refused */
-    char bad[MAX_PATH + 32];
+    char bad[2 * MAX_PATH + 32];
     snprintf(bad, sizeof bad, "%s\\bad", dir);
     HANDLE b = CreateFileA(bad, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
     if (b != INVALID_HANDLE_VALUE) {
@@ -653,7 +659,8 @@ static void test_tables_file(void) {
     }
     CHECK(hl_tables_read_file(bad, &r, why, sizeof why) == -2, "tables: truncated file read");
     DeleteFileA(bad);
-    DeleteFileA(path); /* gone when the view is (FILE_SHARE_DELETE) */
+    DeleteFileA(path);     /* gone when the view is (FILE_SHARE_DELETE) */
+    RemoveDirectoryA(dir); /* fails while the file is still there: left in %TEMP% */
 }
 
 /* ---- file filter: Windows paths ------------------------------------------------------------ */
