@@ -20,11 +20,15 @@
  *
  * Everything that needs a clock or the tables happens on the sampling slow
  * path (hl_footprint_observe_locked), so timings are as fine as the samples.
+ * The timeline lives in hl_T (tables_mem.h), and the footprint as the last
+ * slow path saw it is mirrored into hl_T's header there.
  */
 #include "footprint.h"
 
 #include "inprocess.h"
 #include "stats_table.h"
+
+#include <string.h>
 
 #ifdef _WIN32
 #include <windows.h>
@@ -49,10 +53,8 @@ static uint32_t peak_file;
 static int32_t peak_line;
 static int64_t snapshot_fp; /* footprint at the last per-line peak snapshot */
 
-#define TIMELINE_CAP 2048
-static double tl_s[TIMELINE_CAP];
-static int64_t tl_b[TIMELINE_CAP];
-static size_t tl_n;
+#define TIMELINE_CAP HL_TIMELINE_CAP
+static uint32_t tl_n; /* points in hl_T->tl_s / tl_b */
 static double tl_spacing = 0.005;
 
 #ifdef _WIN32
@@ -68,6 +70,10 @@ double hl_now_s(void) {
     QueryPerformanceCounter(&now);
     return (double)(now.QuadPart - t0.QuadPart) / (double)qpc_freq.QuadPart;
 }
+
+double hl_clock_origin(void) {
+    return (double)t0.QuadPart / (double)qpc_freq.QuadPart;
+}
 #else
 static struct timespec t0;
 
@@ -79,6 +85,10 @@ double hl_now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) * 1e-9;
+}
+
+double hl_clock_origin(void) {
+    return (double)t0.tv_sec + (double)t0.tv_nsec * 1e-9;
 }
 #endif
 
@@ -232,10 +242,13 @@ void hl_fp_shrink(hl_thread *t, int64_t d) {
 }
 
 static void timeline_add(double s, int64_t b, int force) {
+    double *tl_s = hl_T->tl_s;
+    int64_t *tl_b = hl_T->tl_b;
     if (tl_n > 0 && !force && s - tl_s[tl_n - 1] < tl_spacing) return;
     if (tl_n == TIMELINE_CAP) { /* halve the resolution, keep the shape */
-        size_t k = 0;
-        for (size_t i = 0; i < tl_n; i += 2) {
+        HL_MIRROR(tl_n, 0);     /* readers see no points while they move */
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < tl_n; i += 2) {
             /* of each pair keep the larger value so peaks survive */
             size_t j = (i + 1 < tl_n && tl_b[i + 1] > tl_b[i]) ? i + 1 : i;
             tl_s[k] = tl_s[j];
@@ -248,6 +261,15 @@ static void timeline_add(double s, int64_t b, int force) {
     tl_s[tl_n] = s;
     tl_b[tl_n] = b;
     tl_n++;
+    HL_MIRROR(tl_n, tl_n);
+}
+
+/* The footprint as the slow paths last saw it, for readers of hl_T. */
+static void mirror_footprint(int64_t cur, int64_t pk, double now) {
+    HL_MIRROR(current_bytes, cur);
+    HL_MIRROR(peak_bytes, pk);
+    HL_MIRROR(peak_at_s, peak_at_s);
+    hl_tables_touch_locked(now);
 }
 
 void hl_footprint_observe_locked(uint32_t file, int32_t line, int took_sample) {
@@ -271,6 +293,7 @@ void hl_footprint_observe_locked(uint32_t file, int32_t line, int took_sample) {
         peak_at_s = now;
     }
     timeline_add(now, cur, snap);
+    mirror_footprint(cur, pk, now);
 }
 
 void hl_footprint_read(hl_footprint *out) {
@@ -289,8 +312,8 @@ size_t hl_timeline_read(double *secs, int64_t *bytes, size_t cap) {
     hl_lock(&hl_tables_lock);
     size_t n = tl_n < cap ? tl_n : cap;
     for (size_t i = 0; i < n; i++) {
-        secs[i] = tl_s[i];
-        bytes[i] = tl_b[i];
+        secs[i] = hl_T->tl_s[i];
+        bytes[i] = hl_T->tl_b[i];
     }
     hl_unlock(&hl_tables_lock);
     return n;
@@ -318,12 +341,14 @@ void hl_footprint_set_baseline(int64_t bytes) {
     restart_peak_locked(t, bytes);
     hl_unlock(&hl_state_lock);
     snapshot_fp = 0;
+    mirror_footprint(bytes, bytes, hl_now_s());
     hl_unlock(&hl_tables_lock);
 }
 
 void hl_footprint_reset_locked(hl_thread *t) {
     hl_lock(&hl_state_lock);
-    restart_peak_locked(t, settle_locked(NULL, NULL));
+    int64_t cur = settle_locked(NULL, NULL);
+    restart_peak_locked(t, cur);
     hl_unlock(&hl_state_lock);
     peak_at_s = hl_now_s();
     peak_file = 0;
@@ -331,4 +356,20 @@ void hl_footprint_reset_locked(hl_thread *t) {
     snapshot_fp = 0;
     tl_n = 0;
     tl_spacing = 0.005;
+    HL_MIRROR(tl_n, 0);
+    mirror_footprint(cur, cur, peak_at_s);
+}
+
+void hl_footprint_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines) {
+    hl_lock(&hl_state_lock);
+    int64_t cur = settle_locked(NULL, NULL), pk = peak;
+    hl_unlock(&hl_state_lock);
+    dst->hdr.h.current_bytes = cur;
+    dst->hdr.h.peak_bytes = pk;
+    dst->hdr.h.peak_at_s = peak_at_s;
+    dst->hdr.h.updated_s = src->hdr.h.updated_s;
+    if (!lines) return;
+    memcpy(dst->tl_s, src->tl_s, tl_n * sizeof dst->tl_s[0]);
+    memcpy(dst->tl_b, src->tl_b, tl_n * sizeof dst->tl_b[0]);
+    dst->hdr.h.tl_n = tl_n;
 }

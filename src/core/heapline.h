@@ -175,6 +175,56 @@ HL_EXPORT size_t hl_live_history_read(double t0, double t1, hl_live_history *out
 /* Forgets all per-line stats, live blocks, peak and timeline (not counters). */
 HL_EXPORT void hl_reset(void);
 
+/* ---- the tables in a file --------------------------------------------------- */
+/* The file table, the per-line table and the timeline (with a header: pid,
+ * clock origin, footprint, exit status, state) move into a file-backed shared
+ * mapping, `dir/tables-<pid>` (mode 0600, sparse), updated as the process goes
+ * with no system call on the hot path, so that another process can read what
+ * this one recorded even after a SIGKILL. A child after fork gets its own
+ * file in the same directory (lines and timeline empty, the file table kept,
+ * state 0) or, when that fails, a private copy. Returns 0, or -1 with errno
+ * set (nothing changed); 0 when already in dir's file, -1/EBUSY when in
+ * another's. An existing file of this pid in state 0 (left by the fork
+ * before an exec) is taken over; any other existing file is EEXIST. */
+HL_EXPORT int hl_tables_to_file(const char *dir);
+/* The file the tables are in now, or NULL (static storage). */
+HL_EXPORT const char *hl_tables_path(void);
+/* The header's state: 0 not profiling (readers skip it), 1 profiling, 2 finished. */
+HL_EXPORT void hl_tables_set_state(int state);
+/* The origin of hl_now_s() in the OS's monotonic clock, in seconds
+ * (CLOCK_MONOTONIC; Windows: QueryPerformanceCounter). */
+HL_EXPORT double hl_clock_origin(void);
+/* The errno of the last hl_tables_to_file / hl_tables_read_file that failed
+ * (errno itself may be another C runtime's, on Windows). */
+HL_EXPORT int hl_tables_error(void);
+
+/* Reading a tables file (any process's; its contents are not trusted: every
+ * count, offset and id is checked when it is read). */
+typedef struct hl_tables_reader hl_tables_reader;
+typedef struct hl_tables_info {
+    uint32_t pid, ppid;
+    uint32_t state;
+    int exited; /* exit_status is the process's when 1 */
+    int32_t exit_status;
+    double clock_origin; /* of the file's hl_now_s() times */
+    double updated_s;
+    int64_t current_bytes, peak_bytes;
+    double peak_at_s;
+    size_t lines;    /* rows: hl_tables_reader_line(r, 0 .. lines - 1) */
+    size_t timeline; /* points: hl_tables_reader_point(r, 0 .. timeline - 1) */
+} hl_tables_info;
+/* 0 and *out; -1: the file could not be read (errno, hl_tables_error());
+ * -2: not a valid tables file (why: one line). */
+HL_EXPORT int hl_tables_read_file(const char *path, hl_tables_reader **out, char *why,
+                                  size_t why_len);
+HL_EXPORT void hl_tables_reader_info(const hl_tables_reader *r, hl_tables_info *out);
+/* Row i (NULL past the end); its file id names a file of the reader. */
+HL_EXPORT const hl_line_stats *hl_tables_reader_line(const hl_tables_reader *r, size_t i);
+HL_EXPORT const char *hl_tables_reader_file_name(const hl_tables_reader *r, uint32_t id);
+HL_EXPORT int hl_tables_reader_point(const hl_tables_reader *r, size_t i, double *s,
+                                     int64_t *bytes);
+HL_EXPORT void hl_tables_reader_close(hl_tables_reader *r);
+
 /* ---- Python allocator layer ----------------------------------------------- */
 /* Same layout as CPython's PyMemAllocatorEx (kept here so the core needs no
  * Python headers). */

@@ -8,12 +8,14 @@
  * the dlsym hook does on Linux. hl_inprocess_stop() writes every slot back.
  *
  * The same walk points the C runtimes' `_exit` imports (os._exit) at a hook
- * that runs the exit callback first, while one is set (hl_set_exit_hook).
+ * that records the status in the tables' file and runs the exit callback
+ * first, while one is set (hl_set_exit_hook).
  *
  * Only pointers are written, so the code is the same on x64 and ARM64.
  * heapline's own module is never patched.
  */
 #include "inprocess_win.h"
+#include "tables_mem.h"
 
 #include <psapi.h>
 #include <string.h>
@@ -168,6 +170,7 @@ static _Atomic(hl_exit_fn) exit_hook;
 static _Atomic int exiting;
 
 static void run_exit_hook(int status) {
+    hl_tables_record_exit(status); /* into the tables' file, if there is one */
     hl_exit_fn fn = atomic_load(&exit_hook);
     if (fn && !atomic_exchange(&exiting, 1)) fn(status);
 }

@@ -35,6 +35,17 @@ void *hl_libc_own_hook(void *fn);
 
 /* The real dlsym (glibc's), for lookups that must not come back here. */
 void *hl_real_dlsym(void *handle, const char *name);
+/* The real mmap/munmap: heapline's own mappings, never counted. */
+void *hl_real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int hl_real_munmap(void *addr, size_t len);
+
+/* Fork handlers of the tables (tables_file_posix.c): prepare takes the
+ * tables lock (the forking thread marked busy, so that nothing it allocates
+ * until the fork is sampled), parent and child release it; the child's first
+ * moves its tables into its own file when the parent had one. */
+void hl_tables_fork_prepare(void);
+void hl_tables_fork_parent(void);
+void hl_tables_fork_child(void);
 /* 1 when this library was preloaded: its definitions are the process's. */
 int hl_preloaded(void);
 

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #endif
 #include "inprocess.h"
+#include "tables_mem.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -51,6 +52,7 @@ typedef struct {
     int (*munmap)(void *, size_t);
     void *(*dlsym)(void *, const char *);
     void (*exit_)(int);
+    void (*std_exit)(int);         /* exit */
     size_t (*usable_size)(void *); /* libc_own's only: glibc's malloc_usable_size */
 } real_fns;
 
@@ -362,6 +364,8 @@ static void resolve(void) {
 #undef LOOK
     *(void **)(&r.exit_) =
         preloaded ? ds(RTLD_NEXT, "_exit") : first_definition(ds, &objects, "_exit", self, &where);
+    *(void **)(&r.std_exit) =
+        preloaded ? ds(RTLD_NEXT, "exit") : first_definition(ds, &objects, "exit", self, &where);
     real = r;
     find_allocator_code();
     atomic_store(&resolved, 2);
@@ -408,6 +412,19 @@ int hl_preloaded(void) {
 void *hl_real_dlsym(void *handle, const char *name) {
     ready();
     return real.dlsym(handle, name);
+}
+
+/* Async-signal-safe once resolved (the fork child's handler uses them). */
+void *hl_real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    ready();
+    if (HL_UNLIKELY(!real.mmap)) return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    return real.mmap(addr, len, prot, flags, fd, off);
+}
+
+int hl_real_munmap(void *addr, size_t len) {
+    ready();
+    if (HL_UNLIKELY(!real.munmap)) return (int)syscall(SYS_munmap, addr, len);
+    return real.munmap(addr, len);
 }
 
 int hl_native_hooks_active(void) {
@@ -828,10 +845,13 @@ HL_EXPORT void *dlsym(void *handle, const char *name) {
     return hook_for(real.dlsym(handle, name));
 }
 
-/* ---- _exit ------------------------------------------------------------------ */
+/* ---- _exit and exit ---------------------------------------------------------- */
 /* os._exit() ends the process without atexit handlers; the profile is written
  * first by the hook the extension set, in the process that set it only (a
- * child after fork, _posixsubprocess's failed exec, must not run Python). */
+ * child after fork, _posixsubprocess's failed exec, must not run Python).
+ * Both record the status in the tables' file first, when the process has
+ * one of its own (sys.exit(n) ends in exit(n) through the PLT; an exit by
+ * returning from main is libc's own call, and is not seen). */
 static _Atomic(hl_exit_fn) exit_hook;
 static pid_t exit_hook_pid;
 static _Atomic int exiting;
@@ -844,6 +864,7 @@ void hl_set_exit_hook(hl_exit_fn fn) {
 
 HL_EXPORT void _exit(int status) {
     ready();
+    hl_tables_record_exit(status);
     hl_exit_fn fn = atomic_load(&exit_hook);
     if (fn && getpid() == exit_hook_pid && !atomic_exchange(&exiting, 1)) fn(status);
     if (real.exit_) real.exit_(status);
@@ -851,21 +872,42 @@ HL_EXPORT void _exit(int status) {
     __builtin_unreachable();
 }
 
+HL_EXPORT void exit(int status) {
+    ready();
+    hl_tables_record_exit(status);
+    if (real.std_exit) real.std_exit(status);
+    syscall(SYS_exit_group, status); /* not reached */
+    __builtin_unreachable();
+}
+
 /* ---- fork ------------------------------------------------------------------ */
+/* The core's one set of fork handlers (this file is part of libheapline in
+ * both modes, preloaded or loaded in process): the tables lock is held
+ * across the fork (tables_file_posix.c), so the child's tables are whole; in
+ * the child the other locks start free again, the other threads' blocks are
+ * detached, and the tables move into the child's own file when the parent
+ * had one. */
 void hl_thread_after_fork_child(void);
-extern hl_spinlock hl_tables_lock;
+
+static void before_fork(void) {
+    hl_tables_fork_prepare();
+}
+
+static void after_fork_parent(void) {
+    hl_tables_fork_parent();
+}
 
 static void after_fork_child(void) {
     hl_spinlock fresh = HL_SPINLOCK_INIT;
     region_lock = fresh;
-    hl_tables_lock = fresh;
     hl_thread_after_fork_child();
+    hl_tables_fork_child();
 }
 
 __attribute__((constructor)) static void fork_init(void) {
     long ps = sysconf(_SC_PAGESIZE);
     if (ps > 0) page_size = (size_t)ps;
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 /* ---- hidden aliases, for in-process patching (got_patch_linux.c) ---------- */

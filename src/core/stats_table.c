@@ -1,10 +1,13 @@
 /* The per-line statistics table and the file-name table it is keyed by.
  *
- * Both are fixed-size open-addressing tables in static storage (never malloc,
- * so they can be used from inside the allocator hooks; untouched pages cost no
- * memory). Memory is bounded whatever the run length: when a table fills up,
- * further lines are charged to the "unattributed" pseudo-site. All access is
- * under hl_tables_lock except hl_file_intern's callers, which take it too.
+ * Both are fixed-size open-addressing tables in hl_T (tables_mem.h: static
+ * storage, or a file-backed shared mapping; never malloc, so they can be used
+ * from inside the allocator hooks; untouched pages cost no memory). Memory is
+ * bounded whatever the run length: when a table fills up, further lines are
+ * charged to the "unattributed" pseudo-site. All access is under
+ * hl_tables_lock except hl_file_intern's callers, which take it too. The
+ * counts are private (a child after fork copies the file table up to its own
+ * next_file_id) and mirrored into hl_T's header for readers.
  */
 #include "stats_table.h"
 
@@ -13,22 +16,15 @@
 hl_spinlock hl_tables_lock = HL_SPINLOCK_INIT;
 
 /* ---- files ---------------------------------------------------------------- */
-#define FILE_SLOTS   16384u /* power of two */
-#define NAME_ARENA   (4u << 20)
+#define FILE_SLOTS   HL_FILE_SLOTS
+#define NAME_ARENA   HL_NAME_ARENA
 #define FILTER_CHARS 8192u
 
-typedef struct {
-    uint64_t hash;
-    uint32_t off, len; /* into names[] */
-    uint32_t id;
-    int8_t verdict; /* -1 unknown, 0 not profiled, 1 profiled */
-} file_slot;
+typedef hl_file_slot file_slot;
 
-static file_slot file_slots[FILE_SLOTS];
-static uint32_t file_ids[FILE_SLOTS]; /* id -> slot index + 1 */
 static uint32_t next_file_id = HL_FILE_FIRST_REAL;
-static char names[NAME_ARENA];
 static uint32_t names_used = 1; /* offset 0 is the empty string */
+static uint32_t used_count;     /* entries of used_index[] in use */
 
 static char filter_only[FILTER_CHARS];
 static char filter_exclude[FILTER_CHARS];
@@ -116,16 +112,19 @@ void hl_set_filter(const char *only, const char *exclude, char sep) {
     copy_list(filter_only, only);
     copy_list(filter_exclude, exclude);
     filter_sep = sep;
+    file_slot *slots = hl_T->file_slots;
     for (uint32_t i = 0; i < FILE_SLOTS; i++)
-        if (file_slots[i].hash) file_slots[i].verdict = -1;
+        if (slots[i].hash) slots[i].verdict = -1;
     hl_unlock(&hl_tables_lock);
 }
 
 uint32_t hl_file_intern_locked(const char *name, size_t len, int *profiled) {
     uint64_t h = hash_bytes(name, len);
+    hl_tables_mem *m = hl_T;
+    char *names = m->names;
     uint32_t i = (uint32_t)h & (FILE_SLOTS - 1);
     for (uint32_t probes = 0; probes < FILE_SLOTS; probes++, i = (i + 1) & (FILE_SLOTS - 1)) {
-        file_slot *s = &file_slots[i];
+        file_slot *s = &m->file_slots[i];
         if (s->hash == h && s->len == len && memcmp(names + s->off, name, len) == 0) {
             if (s->verdict < 0) s->verdict = judge(name, len);
             *profiled = s->verdict;
@@ -142,9 +141,12 @@ uint32_t hl_file_intern_locked(const char *name, size_t len, int *profiled) {
             s->verdict = judge(name, len);
             s->hash = h;
             s->id = next_file_id;
-            file_ids[next_file_id] = i + 1;
+            m->file_ids[next_file_id] = i + 1;
             *profiled = s->verdict;
-            return next_file_id++;
+            __atomic_store_n(&next_file_id, next_file_id + 1, __ATOMIC_RELEASE);
+            HL_MIRROR(names_used, names_used);
+            HL_MIRROR(next_file_id, next_file_id);
+            return s->id;
         }
     }
     *profiled = 0;
@@ -161,76 +163,109 @@ uint32_t hl_file_intern(const char *name, size_t len, int *profiled) {
 const char *hl_file_name(uint32_t id) {
     if (id == HL_FILE_NATIVE_THREAD) return "<native thread>";
     if (id == HL_FILE_UNATTRIBUTED) return "<unattributed>";
-    if (id < HL_FILE_FIRST_REAL || id >= next_file_id || file_ids[id] == 0) return NULL;
-    return names + file_slots[file_ids[id] - 1].off;
+    /* without the lock: ids below next_file_id never change */
+    const hl_tables_mem *m = __atomic_load_n(&hl_T, __ATOMIC_ACQUIRE);
+    if (id < HL_FILE_FIRST_REAL || id >= __atomic_load_n(&next_file_id, __ATOMIC_ACQUIRE) ||
+        m->file_ids[id] == 0)
+        return NULL;
+    return m->names + m->file_slots[m->file_ids[id] - 1].off;
+}
+
+void hl_stats_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines) {
+    /* src may be the parent's file, which it goes on writing after a fork:
+     * only what was there at the fork is copied (names below names_used,
+     * ids below next_file_id, each found from its id, never from a slot) */
+    memcpy(dst->names, src->names, names_used);
+    for (uint32_t id = HL_FILE_FIRST_REAL; id < next_file_id; id++) {
+        uint32_t k = src->file_ids[id];
+        if (k == 0 || k > FILE_SLOTS || src->file_slots[k - 1].id != id) continue;
+        dst->file_slots[k - 1] = src->file_slots[k - 1];
+        dst->file_ids[id] = k;
+    }
+    dst->hdr.h.next_file_id = next_file_id;
+    dst->hdr.h.names_used = names_used;
+    if (!lines) used_count = 0;
+    for (uint32_t k = 0; k < used_count; k++) {
+        uint32_t slot = src->used_index[k];
+        dst->lines[slot] = src->lines[slot];
+        dst->used_index[k] = slot;
+    }
+    dst->hdr.h.used_count = used_count;
 }
 
 /* ---- lines ---------------------------------------------------------------- */
 #define LINE_SLOTS HL_LINE_SLOTS
-
-static hl_line_stats lines[LINE_SLOTS];
-static uint32_t used_index[LINE_SLOTS]; /* slots in use, in insertion order */
-static uint32_t used_count;
 
 static uint32_t line_hash(uint32_t file, int32_t line) {
     uint64_t k = ((uint64_t)file << 32) | (uint32_t)line;
     return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 40) & (LINE_SLOTS - 1);
 }
 
-static hl_line_stats *find_or_add(uint32_t file, int32_t line) {
+/* The row of (file, line), or NULL; a new row's slot joins used_index before
+ * the mirrored count that lets readers see it. */
+static int32_t find_or_add(hl_tables_mem *m, uint32_t file, int32_t line) {
     uint32_t i = line_hash(file, line);
     for (uint32_t probes = 0; probes < LINE_SLOTS; probes++, i = (i + 1) & (LINE_SLOTS - 1)) {
-        hl_line_stats *s = &lines[i];
-        if (s->file == file && s->line == line) return s;
+        hl_line_stats *s = &m->lines[i];
+        if (s->file == file && s->line == line) return (int32_t)i;
         if (s->file == 0) {
-            if (used_count >= LINE_SLOTS * 3 / 4) return NULL;
+            if (used_count >= LINE_SLOTS * 3 / 4) return -1;
             s->file = file;
             s->line = line;
-            used_index[used_count++] = i;
-            return s;
+            m->used_index[used_count++] = i;
+            HL_MIRROR(used_count, used_count);
+            return (int32_t)i;
         }
     }
-    return NULL;
+    return -1;
 }
 
 uint32_t hl_line_slot_locked(uint32_t file, int32_t line) {
-    hl_line_stats *s = find_or_add(file, line);
-    if (!s) s = find_or_add(HL_FILE_UNATTRIBUTED, 0); /* table full */
-    return s ? (uint32_t)(s - lines) : 0;
+    hl_tables_mem *m = hl_T;
+    int32_t i = find_or_add(m, file, line);
+    if (i < 0) i = find_or_add(m, HL_FILE_UNATTRIBUTED, 0); /* table full */
+    return i < 0 ? 0 : (uint32_t)i;
 }
 
 hl_line_stats *hl_line_at(uint32_t slot) {
-    return &lines[slot];
+    return &hl_T->lines[slot];
 }
 
 void hl_lines_snapshot_peak_locked(void) {
+    hl_tables_mem *m = hl_T;
     for (uint32_t k = 0; k < used_count; k++) {
-        hl_line_stats *s = &lines[used_index[k]];
+        hl_line_stats *s = &m->lines[m->used_index[k]];
         s->at_peak = s->live;
     }
 }
 
 void hl_cpu_charge(uint32_t file, int32_t line, double python_s, double native_s, double system_s) {
+    double now = hl_now_s();
     hl_lock(&hl_tables_lock);
-    hl_line_stats *s = &lines[hl_line_slot_locked(file, line)];
+    hl_line_stats *s = hl_line_at(hl_line_slot_locked(file, line));
     s->cpu_python += python_s;
     s->cpu_native += native_s;
     s->cpu_system += system_s;
     s->cpu_samples++;
+    hl_tables_touch_locked(now);
     hl_unlock(&hl_tables_lock);
 }
 
 size_t hl_stats_read(hl_line_stats *out, size_t cap) {
     hl_lock(&hl_tables_lock);
+    const hl_tables_mem *m = hl_T;
     size_t n = used_count;
     for (size_t k = 0; k < n && k < cap; k++)
-        out[k] = lines[used_index[k]];
+        out[k] = m->lines[m->used_index[k]];
     hl_unlock(&hl_tables_lock);
     return n;
 }
 
 void hl_lines_reset_locked(void) {
+    hl_tables_mem *m = hl_T;
+    /* readers first see no rows, then rows being cleared (file 0: skipped) */
+    HL_MIRROR(used_count, 0);
     for (uint32_t k = 0; k < used_count; k++)
-        memset(&lines[used_index[k]], 0, sizeof(lines[0]));
+        memset(&m->lines[m->used_index[k]], 0, sizeof(m->lines[0]));
     used_count = 0;
 }

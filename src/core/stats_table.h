@@ -3,10 +3,7 @@
 #ifndef HEAPLINE_STATS_TABLE_H
 #define HEAPLINE_STATS_TABLE_H
 
-#include "thread_state.h"
-
-/* Slots of the per-line table (slot indices are below this). */
-#define HL_LINE_SLOTS 65536u /* power of two */
+#include "tables_mem.h"
 
 uint32_t hl_file_intern_locked(const char *name, size_t len, int *profiled);
 /* Slot index of (file, line), created if needed; never fails (falls back to

@@ -1,7 +1,8 @@
 /* heapline._core: the Python face of the C core. Configures the sampler and
  * the file filter, installs the Python-allocator hooks, registers the frame
  * walker, and turns the core's tables into Python data (snapshot, counters,
- * and the per-line leak evidence: live_history).
+ * and the per-line leak evidence: live_history). The functions of the tables
+ * in a file are in tables_file.c.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -9,6 +10,7 @@
 #include "cpu_sampler.h"
 #include "frame_walk.h"
 #include "heapline.h"
+#include "tables_file.h"
 #include "timer_thread.h"
 
 #include <string.h>
@@ -198,6 +200,12 @@ static PyObject *counters(PyObject *self, PyObject *unused) {
     return counters_dict();
 }
 
+PyObject *hl_py_line_row(PyObject *path, const hl_line_stats *r) {
+    return Py_BuildValue("(NiddKdddddK)", path, (int)r->line, r->alloc_python, r->alloc_native,
+                         (unsigned long long)r->samples, r->live, r->at_peak, r->cpu_python,
+                         r->cpu_native, r->cpu_system, (unsigned long long)r->cpu_samples);
+}
+
 static PyObject *lines_list(void) {
     size_t cap = hl_stats_read(NULL, 0) + 64;
     hl_line_stats *rows = PyMem_RawMalloc(cap * sizeof *rows);
@@ -208,11 +216,7 @@ static PyObject *lines_list(void) {
     for (size_t i = 0; out && i < n; i++) {
         hl_line_stats *r = &rows[i];
         PyObject *path = file_str(r->file);
-        PyObject *t = path ? Py_BuildValue("(NiddKdddddK)", path, (int)r->line, r->alloc_python,
-                                           r->alloc_native, (unsigned long long)r->samples, r->live,
-                                           r->at_peak, r->cpu_python, r->cpu_native, r->cpu_system,
-                                           (unsigned long long)r->cpu_samples)
-                           : NULL;
+        PyObject *t = path ? hl_py_line_row(path, r) : NULL;
         if (!t || PyList_Append(out, t) < 0) Py_CLEAR(out);
         Py_XDECREF(t);
     }
@@ -426,5 +430,7 @@ PyMODINIT_FUNC PyInit__core(void) {
         hl_timer_thread_at_fork_child(hl_cpu_after_fork_child);
         forked_handler = 1;
     }
-    return PyModule_Create(&moduledef);
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m && PyModule_AddFunctions(m, hl_tables_methods) < 0) Py_CLEAR(m);
+    return m;
 }

@@ -2,18 +2,23 @@
  * DLLs built against msvcrt and the UCRT, exact counts for every hooked C
  * runtime function, aligned block sizes, DLLs loaded after the hooks went on,
  * unpatching, 8 threads at once, the Python-allocator layer driven by a stub
- * "python" DLL, the shared-memory channel between two processes, and the CPU
- * clocks. Prints a FAIL line per failed check and a closing "N passed,
- * N failed" line; exits non-zero when a check failed.
+ * "python" DLL, the shared-memory channel between two processes, the CPU
+ * clocks, and the tables in a file (with a child's exit status). Prints a
+ * FAIL line per failed check and a closing "N passed, N failed" line; exits
+ * non-zero when a check failed.
  *
  * Run with no arguments; "shm-child <pid>" is the second process of the
- * shared-memory test.
+ * shared-memory test, "exit-child ..." and "tables-child <dir>" those of the
+ * _exit and tables tests.
  */
 #include "cpu_clock.h"
 #include "heapline.h"
 #include "../check.h"
 #include "../cpu_clock_check.h"
 #include "shm.h"
+#include "tables_mem.h"
+
+#include <errno.h>
 
 #include <malloc.h>
 #include <stdio.h>
@@ -534,6 +539,130 @@ static void test_exit_hook(void) {
     }
 }
 
+/* ---- the tables in a file ------------------------------------------------------------------ */
+static void no_exit_callback(int status) {
+    (void)status;
+}
+
+/* Child: its tables into `dir`, one row, then _exit(7) through the patched import. */
+static int tables_child(const char *dir) {
+    if (hl_tables_to_file(dir) != 0) return 60;
+    int profiled;
+    uint32_t f = hl_file_intern("C:\\child.py", 11, &profiled);
+    hl_cpu_charge(f, 3, 0.25, 0, 0);
+    hl_set_exit_hook(no_exit_callback);
+    _exit(7);
+}
+
+static const hl_line_stats *reader_row(const hl_tables_reader *r, uint32_t file, int line) {
+    hl_tables_info info;
+    hl_tables_reader_info(r, &info);
+    for (size_t i = 0; i < info.lines; i++) {
+        const hl_line_stats *s = hl_tables_reader_line(r, i);
+        if (s->file == file && s->line == line) return s;
+    }
+    return NULL;
+}
+
+static void test_tables_file(void) {
+    char tmp[MAX_PATH], dir[2 * MAX_PATH], path[2 * MAX_PATH + 32], why[160];
+    /* a new directory under %TEMP% (pids come back soon under Wine); what is
+     * left in it goes with this process (FILE_SHARE_DELETE, below) */
+    if (!GetTempPathA(sizeof tmp, tmp)) strcpy(tmp, ".\\");
+    snprintf(dir, sizeof dir, "%shl_tables_%lu_%llu", tmp, GetCurrentProcessId(),
+             (unsigned long long)GetTickCount64());
+    BOOL made = CreateDirectoryA(dir, NULL);
+    DWORD made_err = GetLastError();
+    CHECK(made, "tables: mkdir %s (%lu)", dir, made_err);
+    int profiled;
+    uint32_t f = hl_file_intern("C:\\prog.py", 10, &profiled);
+    hl_cpu_charge(f, 1, 0.5, 0, 0);
+    CHECK(hl_tables_path() == NULL, "tables: in a file before the move");
+    CHECK(hl_tables_to_file(dir) == 0, "tables: to_file failed, errno %d", hl_tables_error());
+    snprintf(path, sizeof path, "%s\\tables-%lu", dir, GetCurrentProcessId());
+    CHECK(hl_tables_path() && strcmp(hl_tables_path(), path) == 0, "tables: path %s",
+          hl_tables_path() ? hl_tables_path() : "(null)");
+    CHECK(hl_tables_to_file(dir) == 0, "tables: the same directory again");
+    CHECK(hl_tables_to_file("elsewhere") == -1 && hl_tables_error() == EBUSY,
+          "tables: another directory");
+
+    /* a second view, as a reader has: a row added later shows there */
+    HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                           OPEN_EXISTING, 0, NULL);
+    HANDLE map =
+        h != INVALID_HANDLE_VALUE ? CreateFileMappingW(h, NULL, PAGE_READONLY, 0, 0, NULL) : NULL;
+    const hl_tables_mem *m = map ? MapViewOfFile(map, FILE_MAP_READ, 0, 0, 0) : NULL;
+    CHECK(m != NULL, "tables: second view (%lu)", GetLastError());
+    if (m) {
+        uint32_t n0 = m->hdr.h.used_count;
+        hl_cpu_charge(f, 2, 0.5, 0, 0);
+        CHECK(m->hdr.h.used_count == n0 + 1, "tables: used_count %u -> %u in the view", n0,
+              m->hdr.h.used_count);
+        CHECK(m->hdr.h.magic == HL_TABLES_MAGIC && m->hdr.h.pid == GetCurrentProcessId(),
+              "tables: header");
+        UnmapViewOfFile(m);
+    }
+    if (map) CloseHandle(map);
+    if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+
+    hl_tables_reader *r;
+    int rc = hl_tables_read_file(path, &r, why, sizeof why);
+    CHECK(rc == 0, "tables: reader refused: %s", why);
+    if (rc == 0) {
+        const hl_line_stats *s = reader_row(r, f, 2);
+        CHECK(s && s->cpu_python == 0.5 && reader_row(r, f, 1), "tables: rows");
+        const char *name = hl_tables_reader_file_name(r, f);
+        CHECK(name && strcmp(name, "C:\\prog.py") == 0, "tables: name");
+        hl_tables_reader_close(r);
+    }
+
+    /* a child process: its own file, its exit status */
+    wchar_t exe[MAX_PATH], cmd[3 * MAX_PATH + 64];
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    swprintf(cmd, 3 * MAX_PATH + 64, L"\"%ls\" tables-child \"%hs\"", exe, dir);
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    DWORD code = 99;
+    if (CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {
+        if (WaitForSingleObject(pi.hProcess, 60000) != WAIT_OBJECT_0)
+            TerminateProcess(pi.hProcess, 98);
+        GetExitCodeProcess(pi.hProcess, &code);
+        char child[2 * MAX_PATH + 32];
+        snprintf(child, sizeof child, "%s\\tables-%lu", dir, pi.dwProcessId);
+        CloseHandle(pi.hProcess);
+        CloseHandle(pi.hThread);
+        rc = hl_tables_read_file(child, &r, why, sizeof why);
+        CHECK(code == 7 && rc == 0, "tables: child exit %lu, its file: %s", code, why);
+        if (rc == 0) {
+            hl_tables_info info;
+            hl_tables_reader_info(r, &info);
+            CHECK(info.exited == 1 && info.exit_status == 7 && info.lines == 1,
+                  "tables: child exited %d status %d lines %zu", info.exited, info.exit_status,
+                  info.lines);
+            hl_tables_reader_close(r);
+        }
+        DeleteFileA(child);
+    } else {
+        CHECK(0, "tables: CreateProcess (%lu)", GetLastError());
+    }
+
+    /* a truncated copy is refused */
+    char bad[2 * MAX_PATH + 32];
+    snprintf(bad, sizeof bad, "%s\\bad", dir);
+    HANDLE b = CreateFileA(bad, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    if (b != INVALID_HANDLE_VALUE) {
+        DWORD done;
+        WriteFile(b, "HEPTABL1", 8, &done, NULL);
+        CloseHandle(b);
+    }
+    CHECK(hl_tables_read_file(bad, &r, why, sizeof why) == -2, "tables: truncated file read");
+    DeleteFileA(bad);
+    DeleteFileA(path);     /* gone when the view is (FILE_SHARE_DELETE) */
+    RemoveDirectoryA(dir); /* fails while the file is still there: left in %TEMP% */
+}
+
 /* ---- file filter: Windows paths ------------------------------------------------------------ */
 static int profiled_name(const char *name) {
     int profiled = -1;
@@ -615,6 +744,7 @@ int main(int argc, char **argv) {
     wchar_t *slash = wcsrchr(exe_dir, L'\\');
     if (slash) *slash = 0;
     if (argc == 4 && strcmp(argv[1], "exit-child") == 0) return exit_child(argv[2], argv[3]);
+    if (argc == 3 && strcmp(argv[1], "tables-child") == 0) return tables_child(argv[2]);
 
     alloc_api msvcrt_api, ucrt_api, ucrtbase_api, late_api, unload_api;
     int have_msvcrt = dll_api("t_msvcrt.dll", &msvcrt_api);
@@ -704,6 +834,7 @@ int main(int argc, char **argv) {
     test_cpu_clock();
     test_exit_hook();
     test_filter_paths();
+    test_tables_file();
 
 done:
     return check_summary();

@@ -1,0 +1,53 @@
+/* Where the tables live (tables_mem.h): the static instance hl_T points at
+ * until the tables move into a file, and what every platform's move shares:
+ * stamping a header, copying the tables into a fresh instance, publishing it,
+ * the state Python sets, and the exit status.
+ */
+#include "footprint.h"
+#include "stats_table.h"
+
+#include <string.h>
+
+/* Page-aligned: its pages are its own (tables_file_posix.c may hand them back). */
+_Alignas(4096) hl_tables_mem hl_tables_static;
+hl_tables_mem *hl_T = &hl_tables_static;
+
+void hl_tables_stamp(hl_tables_mem *dst, uint32_t pid, uint32_t ppid) {
+    hl_tables_header *h = &dst->hdr.h;
+    h->version = HL_TABLES_VERSION;
+    h->header_size = HL_TABLES_HEADER;
+    h->size = sizeof(hl_tables_mem);
+    h->file_slots = HL_FILE_SLOTS;
+    h->line_slots = HL_LINE_SLOTS;
+    h->name_arena = HL_NAME_ARENA;
+    h->timeline_cap = HL_TIMELINE_CAP;
+    h->pid = pid;
+    h->ppid = ppid;
+    h->clock_origin = hl_clock_origin();
+}
+
+void hl_tables_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines) {
+    hl_stats_copy_locked(dst, src, lines);
+    hl_footprint_copy_locked(dst, src, lines);
+}
+
+void hl_tables_publish(hl_tables_mem *m) {
+    __atomic_store_n(&m->hdr.h.magic, HL_TABLES_MAGIC, __ATOMIC_RELEASE);
+}
+
+void hl_tables_set_state(int state) {
+    hl_lock(&hl_tables_lock);
+    HL_MIRROR(state, (uint32_t)state);
+    hl_unlock(&hl_tables_lock);
+}
+
+/* No lock: the process is ending, and another thread may hold it. Only the
+ * process the tables belong to writes (a vfork child shares its parent's).
+ * The last status wins: exit(3) whose atexit handler calls _exit(5) ends
+ * with 5. */
+void hl_tables_record_exit(int status) {
+    hl_tables_mem *m = __atomic_load_n(&hl_T, __ATOMIC_ACQUIRE);
+    if (m == &hl_tables_static || m->hdr.h.pid != hl_tables_os_pid()) return;
+    __atomic_store_n(&m->hdr.h.exit_status, (int32_t)status, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->hdr.h.exited, 1u, __ATOMIC_RELEASE);
+}
