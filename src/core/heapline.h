@@ -261,6 +261,11 @@ HL_EXPORT int hl_native_hooks_active(void);
 typedef void (*hl_exit_fn)(int status);
 HL_EXPORT void hl_set_exit_hook(hl_exit_fn fn);
 
+/* A child made by fork() starts with SIGTERM's default action when its parent
+ * had a handler (the child's Python re-installs it; see native_hooks_linux.c).
+ * Only while on: a process in which heapline installed the handler. POSIX. */
+HL_EXPORT void hl_set_fork_child_sigterm_default(int on);
+
 /* In-process mode: patch the import slots of every loaded module (and of
  * modules loaded later) to the hooks; returns 1 when hooks are on (0 means
  * unsupported here). Nothing to do when preloaded. */

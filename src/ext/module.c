@@ -170,6 +170,17 @@ static PyObject *set_exit_callback(PyObject *self, PyObject *cb) {
     Py_RETURN_NONE;
 }
 
+/* fork_child_sigterm_default(on): see hl_set_fork_child_sigterm_default. */
+static PyObject *fork_child_sigterm_default(PyObject *self, PyObject *arg) {
+    (void)self;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+#ifndef _WIN32
+    hl_set_fork_child_sigterm_default(on);
+#endif
+    Py_RETURN_NONE;
+}
+
 static PyObject *file_str(uint32_t id) {
     const char *s = hl_file_name(id);
     if (!s) s = "<unknown>";
@@ -384,6 +395,8 @@ static PyMethodDef methods[] = {
     {"cpu_start", cpu_start, METH_VARARGS,
      "cpu_start(interval_s, wall): start the CPU sampling thread (main thread only)."},
     {"cpu_stop", cpu_stop, METH_NOARGS, "Stop CPU sampling and charge the last interval."},
+    {"fork_child_sigterm_default", fork_child_sigterm_default, METH_O,
+     "Children made by fork() start with SIGTERM's default action (POSIX)."},
     {"set_exit_callback", set_exit_callback, METH_O,
      "Call this (no arguments) when the process ends through _exit (os._exit); "
      "None to clear."},

@@ -76,13 +76,15 @@ class RunSession(Session):
                     pass  # the part is still saved at the end
             _core.tables_set_state(1)
             tables = _core.tables_path()
-        self.start_mono = time.monotonic() - (_core.now_s() - self.t0)
+        self.start_mono = 0.0
         try:
             rundir.save_start(path, self.key, self._process_record(tables))
         except OSError:
             pass
 
     def _process_record(self, tables: str | None) -> dict[str, Any]:
+        if not self.start_mono:  # the monotonic clock's reading at t0
+            self.start_mono = time.monotonic() - (_core.now_s() - self.t0 if self.t0 else 0.0)
         return {
             "key": self.key, "pid": os.getpid(), "ppid": os.getppid(), "argv": self.argv,
             "program": self.program, "top": self.top, "start_mono": self.start_mono,
@@ -95,6 +97,11 @@ class RunSession(Session):
         """A child made by fork() that keeps running Python: it profiles itself
         from the fork on (the core already keeps its tables apart from its
         parent's), and leaves its own part."""
+        # the core gave the child SIGTERM's default action (see
+        # hl_set_fork_child_sigterm_default): the handler Python has is back
+        handler = signal.getsignal(signal.SIGTERM)
+        if callable(handler):
+            signal.signal(signal.SIGTERM, handler)
         if not self.opts.run_dir or self.finished:
             return  # no run directory: the profile stays the parent's
         self.pid = os.getpid()
@@ -274,6 +281,7 @@ def install(session: RunSession) -> None:
     _core.set_exit_callback(lambda: session.finish(at_exit=True))
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, session.on_sigterm)
+        _core.fork_child_sigterm_default(True)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=session.after_fork_in_child)
 

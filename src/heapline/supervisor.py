@@ -97,7 +97,7 @@ def run(opts: Options, library: str | None) -> NoReturn:
         if write_profile(opts, opts.run_dir, pid, status) and not opts.keep_run_dir:
             rundir.remove(opts.run_dir)
         elif os.path.isdir(opts.run_dir):
-            print(f"heapline: the program's profile data is kept in {opts.run_dir} "
+            print(f"heapline: the processes' profile data is kept in {opts.run_dir} "
                   f"(`heapline show {opts.run_dir}` makes the profile)", file=sys.stderr)
     _end_as(status)
 
@@ -117,7 +117,8 @@ def _prepare(opts: Options) -> None:
 
 def write_profile(opts: Options, path: str, pid: int | None, status: int | None) -> bool:
     """Merges the run directory into the profile and delivers it; False when
-    no profile could be made (said in one line)."""
+    the directory holds data that could not be made into a profile (said in
+    one line)."""
     from heapline.document import from_raw
     from heapline.merge import MergeError, collect, merge
     from heapline.output import deliver
@@ -126,12 +127,16 @@ def write_profile(opts: Options, path: str, pid: int | None, status: int | None)
         _wait_for_children(path)
     try:
         parts, _ = collect(path)
-        if status is not None and not any(p["process"].get("pid") == pid for p in parts):
-            if os.WIFSIGNALED(status):
-                name = signal.Signals(os.WTERMSIG(status)).name
+        if status is not None and os.WIFSIGNALED(status):
+            name = signal.Signals(os.WTERMSIG(status)).name
+            mine = [p for p in parts if p["process"].get("pid") == pid]
+            if not mine:
                 print(f"heapline: error: the program was ended by {name} before it could save "
                       f"its profile; no profile was written", file=sys.stderr)
-                return False
+                return not parts
+            if not mine[0].get("complete", True):
+                print(f"heapline: the program was ended by {name}; its profile holds what it "
+                      f"had recorded until then", file=sys.stderr)
         exit_code = None if status is None else _exit_code(status)
         doc = from_raw(merge(parts, pid, exit_code))
     except MergeError as e:

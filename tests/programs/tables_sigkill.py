@@ -14,7 +14,8 @@ from heapline import _core
 
 if not heapline.is_running():  # not under `heapline run`
     heapline.start(cpu=False, seed=7)
-_core.tables_to_file(sys.argv[1])
+if _core.tables_path() is None:  # (under `heapline run`, in its run directory already)
+    _core.tables_to_file(sys.argv[1])
 _core.tables_set_state(1)
 if sys.argv[2:] == ["fork"]:
     pid = os.fork()
