@@ -199,9 +199,13 @@ def test_heapline_package_not_visible_as_main(heapline: Heapline, tmp_path: Path
 
 
 @posix_only
-def test_forked_child_leaves_the_profile_to_the_parent(heapline: Heapline, tmp_path: Path) -> None:
+@pytest.mark.parametrize("children", [True, False], ids=["children", "no-children"])
+def test_forked_child_that_outlives_its_parent(heapline: Heapline, tmp_path: Path,
+                                               children: bool) -> None:
     """A child made by os.fork() that exits normally, after its parent, runs
-    the inherited atexit handlers; the profile file must stay the parent's."""
+    the inherited atexit handlers: it writes its own part (merged when it ends
+    within heapline's wait for children), never the parent's; with
+    --no-children it writes nothing and the profile is the parent's."""
     script = tmp_path / "forker.py"
     done = tmp_path / "child-done"
     script.write_text(
@@ -214,7 +218,8 @@ def test_forked_child_leaves_the_profile_to_the_parent(heapline: Heapline, tmp_p
         f"    import atexit; atexit.register(lambda: open({str(done)!r}, 'w').close())\n"
         "    sys.exit(0)\n"
         "print('parent', len(big))\n")
-    run = heapline.run(str(script), cwd=tmp_path)
+    run = heapline.run(str(script), cwd=tmp_path,
+                       options=() if children else ("--no-children",))
     assert run.proc.stdout == "parent 33554432\n"
     for _ in range(100):  # the child outlives the run; wait for its exit
         if done.exists():
@@ -224,7 +229,13 @@ def test_forked_child_leaves_the_profile_to_the_parent(heapline: Heapline, tmp_p
     assert done.exists()
     doc = json.loads(run.json_path.read_text())
     lines = {e["line"] for f in doc["files"] for e in f["lines"]}
-    assert 2 in lines and 5 not in lines, lines
+    assert 2 in lines
+    if children:
+        assert 5 in lines, lines
+        assert len(doc["processes"]) == 2 and doc["processes"][1]["complete"]
+    else:
+        assert 5 not in lines, lines
+        assert len(doc["processes"]) == 1
 
 
 def test_os_exit_keeps_status_and_output_and_writes_the_profile(heapline: Heapline,

@@ -170,9 +170,13 @@ def test_sigkilled_child_keeps_what_it_recorded(heapline: Heapline) -> None:
 def test_two_hundred_short_lived_children(heapline: Heapline) -> None:
     doc = compare(heapline, "many", "200").doc
     procs = doc["processes"]
-    assert len(procs) == 201, len(procs)
-    assert len({p["pid"] for p in procs}) == 201
-    assert all(p["complete"] and p["exit_code"] == 0 for p in procs[1:]), procs[:3]
+    # each of the 200 workers ran one task and ended with os._exit(0); the
+    # pool's last replacements ran none and were ended by its terminate()
+    ran = [p for p in procs[1:] if p["exit_code"] == 0]
+    assert len(ran) == 200, len(ran)
+    assert all(p["exit_code"] in (0, -signal.SIGTERM) for p in procs[1:]), procs[:3]
+    assert all(p["complete"] for p in procs), [p for p in procs if not p["complete"]]
+    assert len({p["pid"] for p in procs}) == len(procs)
 
 
 @pytest.fixture(scope="module")

@@ -266,6 +266,11 @@ HL_EXPORT void hl_set_exit_hook(hl_exit_fn fn);
  * Only while on: a process in which heapline installed the handler. POSIX. */
 HL_EXPORT void hl_set_fork_child_sigterm_default(int on);
 
+/* A profiled child process: SIGTERM (while it has its default action) notes
+ * in the tables file that it ended the process, then ends it as the default
+ * would (term_signal_posix.c). 1 when installed. POSIX. */
+HL_EXPORT int hl_install_term_note(void);
+
 /* In-process mode: patch the import slots of every loaded module (and of
  * modules loaded later) to the hooks; returns 1 when hooks are on (0 means
  * unsupported here). Nothing to do when preloaded. */

@@ -181,6 +181,17 @@ static PyObject *fork_child_sigterm_default(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* install_term_note() -> bool: see hl_install_term_note. */
+static PyObject *install_term_note(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+#ifndef _WIN32
+    return PyBool_FromLong(hl_install_term_note());
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
 static PyObject *file_str(uint32_t id) {
     const char *s = hl_file_name(id);
     if (!s) s = "<unknown>";
@@ -395,6 +406,8 @@ static PyMethodDef methods[] = {
     {"cpu_start", cpu_start, METH_VARARGS,
      "cpu_start(interval_s, wall): start the CPU sampling thread (main thread only)."},
     {"cpu_stop", cpu_stop, METH_NOARGS, "Stop CPU sampling and charge the last interval."},
+    {"install_term_note", install_term_note, METH_NOARGS,
+     "SIGTERM notes its status in the tables file, then ends the process (POSIX)."},
     {"fork_child_sigterm_default", fork_child_sigterm_default, METH_O,
      "Children made by fork() start with SIGTERM's default action (POSIX)."},
     {"set_exit_callback", set_exit_callback, METH_O,

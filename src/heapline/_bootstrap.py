@@ -98,12 +98,19 @@ class RunSession(Session):
         from the fork on (the core already keeps its tables apart from its
         parent's), and leaves its own part."""
         # the core gave the child SIGTERM's default action (see
-        # hl_set_fork_child_sigterm_default): the handler Python has is back
+        # hl_set_fork_child_sigterm_default): the handler Python has is back;
+        # heapline's own, in a child it profiles, becomes the core's note
+        # (see install)
         handler = signal.getsignal(signal.SIGTERM)
-        if callable(handler):
+        follow = bool(self.opts.run_dir and self.opts.children) and not self.finished
+        if follow and handler == self.on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            if not _core.install_term_note():
+                signal.signal(signal.SIGTERM, handler)
+        elif callable(handler):
             signal.signal(signal.SIGTERM, handler)
-        if not self.opts.run_dir or self.finished:
-            return  # no run directory: the profile stays the parent's
+        if not follow:
+            return  # children not followed: the profile stays the parent's
         self.pid = os.getpid()
         self.top = False
         self.delivers_merged = False
@@ -128,8 +135,8 @@ class RunSession(Session):
             return
         self.finished = True
         if os.getpid() != self.pid:
-            # a child made by fork() that exits through atexit, in a run with
-            # no run directory: the profile file is the parent's to write
+            # a child made by fork() that exits through atexit, in a run that
+            # does not follow children: the profile is the parent's to write
             self.done = True
             return
         self.stop()
@@ -155,17 +162,20 @@ class RunSession(Session):
         if not (self.opts.json_path or self.opts.report or self.opts.html_path):
             return None
         try:
-            if self.opts.run_dir:
-                raw = self.raw()
-                raw["process"] = self._process_record(None) | {"elapsed_s": raw["elapsed_s"]}
-                if not self.key:  # profiling never started: nothing to merge with
-                    self.key = rundir.new_key()
-                raw["process"]["key"] = self.key
-                rundir.save_raw(self.opts.run_dir, self.key, raw)
-                if self.top and self.delivers_merged:
-                    return _merged_document(self.opts.run_dir, self.opts)
-                return None
-            return self.document()
+            raw = self.raw()
+            raw["process"] = self._process_record(None) | {"elapsed_s": raw["elapsed_s"]}
+            if not self.opts.run_dir:  # this process alone
+                from heapline.document import from_raw
+                from heapline.merge import merge
+
+                return from_raw(merge([raw], os.getpid()))
+            if not self.key:  # profiling never started: nothing to merge with
+                self.key = rundir.new_key()
+            raw["process"]["key"] = self.key
+            rundir.save_raw(self.opts.run_dir, self.key, raw)
+            if self.top and self.delivers_merged:
+                return _merged_document(self.opts.run_dir, self.opts)
+            return None
         except Exception as e:  # never change how the program ends
             if self.top:
                 print(f"heapline: error: could not build the profile: {type(e).__name__}: {e}",
@@ -187,7 +197,9 @@ class RunSession(Session):
 
     def on_sigterm(self, signum: int, frame: object) -> None:
         """SIGTERM would end the process without atexit: write the profile first.
-        A program that installs its own SIGTERM handler replaces this one."""
+        A program that installs its own SIGTERM handler replaces this one. (In
+        the program's own process only: in a child the core notes SIGTERM in
+        the tables file instead, see install.)"""
         if self.finished and not self.done:
             # the part is being written (at exit, say): end when it is
             self.die_by = signum
@@ -211,6 +223,7 @@ def _merged_document(path: str, opts: Options) -> dict[str, Any]:
     from heapline import merge
     from heapline.document import from_raw
 
+    merge.wait_for_unfinished(path)
     parts, _ = merge.collect(path)
     doc = from_raw(merge.merge(parts, os.getpid()))
     if not opts.keep_run_dir:
@@ -280,8 +293,9 @@ def install(session: RunSession) -> None:
     atexit.register(session.finish)
     _core.set_exit_callback(lambda: session.finish(at_exit=True))
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, session.on_sigterm)
-        _core.fork_child_sigterm_default(True)
+        if session.top or not _core.install_term_note():
+            signal.signal(signal.SIGTERM, session.on_sigterm)
+            _core.fork_child_sigterm_default(True)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=session.after_fork_in_child)
 

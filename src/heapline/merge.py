@@ -6,6 +6,9 @@ file held when it died.
 The merged raw data has the shape of one session's (Session.raw), so the
 document is built from it as from a single process's, plus `processes`:
 
+- a process that SIGTERM ended (the core notes it in the tables file, see
+  term_signal_posix.c) is whole from its tables: its lines, timeline and
+  peak; its counters and leak evidence are not there;
 - per line, every figure is the sum over the processes (a line run by 8 pool
   workers shows the time and bytes of all 8); `peak_bytes` of a line sums what
   each process held there at its own peak, and `live_bytes` what each held
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import sys
 
 from heapline import rundir
 
@@ -134,8 +138,11 @@ def _from_tables(start: dict[str, Any], tables: dict[str, Any]) -> dict[str, Any
     }
     process = dict(start)
     process["elapsed_s"] = max(0.0, tables.get("updated_s", t0) - t0)
-    process["exit_code"] = None
-    return {"snap": snap, "process": process, "complete": False,
+    process["exit_code"] = tables.get("exit_status")
+    # an exit status in the file: the process ended on its way (a child that
+    # SIGTERM ended notes it there), with all it had recorded
+    complete = process["exit_code"] is not None
+    return {"snap": snap, "process": process, "complete": complete,
             "elapsed_s": process["elapsed_s"], "program": start.get("program", ""),
             "argv": start.get("argv", []), "cpu_on": True, "memory_on": True}
 
@@ -312,3 +319,43 @@ def unfinished_pids(path: str) -> list[int]:
             except ValueError:
                 continue
     return pids
+
+
+#: How long the profile waits, once the program has ended, for profiled
+#: processes of its tree that are still running (pool workers finishing,
+#: a forked child outliving its parent) to save their part.
+CHILD_GRACE_S = 2.0
+
+
+def wait_for_unfinished(path: str, grace_s: float = CHILD_GRACE_S) -> None:
+    """Waits up to `grace_s` for the profiled processes of the run that have
+    not saved their part; those still running then are merged with what they
+    recorded so far."""
+    import time
+
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not [pid for pid in unfinished_pids(path) if pid != os.getpid() and _alive(pid)]:
+            return
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # (os.kill would end the process there)
+        import _winapi
+
+        try:
+            handle = _winapi.OpenProcess(0x00100000, False, pid)  # SYNCHRONIZE
+        except OSError:
+            return False
+        try:
+            return _winapi.WaitForSingleObject(handle, 0) == _winapi.WAIT_TIMEOUT
+        finally:
+            _winapi.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

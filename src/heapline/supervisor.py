@@ -120,11 +120,11 @@ def write_profile(opts: Options, path: str, pid: int | None, status: int | None)
     the directory holds data that could not be made into a profile (said in
     one line)."""
     from heapline.document import from_raw
-    from heapline.merge import MergeError, collect, merge
+    from heapline.merge import MergeError, collect, merge, wait_for_unfinished
     from heapline.output import deliver
 
     if status is not None:
-        _wait_for_children(path)
+        wait_for_unfinished(path)
     try:
         parts, _ = collect(path)
         if status is not None and os.WIFSIGNALED(status):
@@ -153,37 +153,6 @@ def write_profile(opts: Options, path: str, pid: int | None, status: int | None)
 def _exit_code(status: int) -> int:
     """The exit status as Python's subprocess says it (-N: ended by signal N)."""
     return os.waitstatus_to_exitcode(status)
-
-
-#: How long the profile waits, after the program ended, for processes it
-#: started that are still saving their part.
-CHILD_GRACE_S = 2.0
-
-
-def _wait_for_children(path: str) -> None:
-    """Waits a little for profiled processes of the tree that are still running
-    (a pool's workers finishing as the program ends); those still running after
-    that are merged with what they recorded so far."""
-    import time
-
-    from heapline import merge
-
-    deadline = time.monotonic() + CHILD_GRACE_S
-    while time.monotonic() < deadline:
-        running = [pid for pid in merge.unfinished_pids(path) if _alive(pid)]
-        if not running:
-            return
-        time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _end_as(status: int) -> NoReturn:

@@ -232,10 +232,11 @@ def profile_data(doc: Mapping[str, Any], source: str | None = None) -> dict[str,
         "files": files,
     }
     # sections that later documents may carry (profiled child processes,
-    # leaks): shown as tables of whatever their entries hold
-    for key in ("processes", "leaks"):
+    # leaks): shown as tables of whatever their entries hold; the processes
+    # only when there is more than the program's own
+    for key, least in (("processes", 2), ("leaks", 1)):
         value = doc.get(key)
-        if isinstance(value, list) and value:
+        if isinstance(value, list) and len(value) >= least:
             data[key] = value
     return data
 

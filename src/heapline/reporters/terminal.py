@@ -182,6 +182,60 @@ def render(doc: dict[str, Any], console: Console, top: int = 30) -> None:
         leaks = doc.get("leaks")
         if leaks:
             _print_leaks(console, leaks, names, top)
+    processes = doc.get("processes") or []
+    if len(processes) > 1:
+        _print_processes(console, processes, top)
+
+
+def _command(argv: list[str]) -> str:
+    """A process's command line, shortened where it names the interpreter."""
+    words = [short_path(w) if i == 0 else w for i, w in enumerate(argv)]
+    return shlex.join(words)
+
+
+def _exit_text(p: Mapping[str, Any]) -> str:
+    code = p.get("exit_code")
+    if code is None:
+        return "?" if p.get("complete", True) else "killed"
+    if code < 0:
+        try:
+            import signal
+
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return str(code)
+
+
+PROCESS_COLUMNS: list[Column] = [
+    Column("pid", lambda p: str(p["pid"])),
+    Column("parent", lambda p: str(p["ppid"])),
+    Column("start", lambda p: format_seconds(p["start_s"])),
+    Column("elapsed", lambda p: format_seconds(p["elapsed_s"])),
+    Column("CPU", lambda p: format_seconds(p["cpu_s"])),
+    Column("peak", lambda p: format_bytes(p["peak_bytes"])),
+    Column("exit", _exit_text),
+    Column("command", lambda p: _command(list(p.get("argv") or [])), justify="left",
+           flexible=True, min_width=12),
+]
+
+
+def _print_processes(console: Console, processes: list[dict[str, Any]], top: int) -> None:
+    """The profiled processes of the program's tree (the lines above sum them)."""
+    console.print()
+    console.print(Text(f"Processes ({len(processes)}, the figures above are their sums)",
+                       style="bold underline"))
+    # the program's own first, then the biggest by CPU and peak
+    rest = sorted(processes[1:], key=lambda p: (-p["cpu_s"], -p["peak_bytes"]))
+    shown = [processes[0], *rest][: max(top, 2)]
+    console.print(line_table(shown, PROCESS_COLUMNS, console.width))
+    incomplete = sum(1 for p in processes if not p.get("complete", True))
+    if len(shown) < len(processes):
+        console.print(Text(f"showing {len(shown)} of {len(processes)}", style="dim"))
+    if incomplete:
+        console.print(Text(f"{plural(incomplete, 'process', 'processes')} ended without "
+                           "saving its part (killed): what it had recorded until then is "
+                           "included", style="yellow"))
 
 
 def leak_columns(names: Mapping[str, str] | None = None) -> list[Column]:
