@@ -395,8 +395,23 @@ static inline int ready(void) {
 static intptr_t fast_off;
 static uintptr_t free_gate = UINTPTR_MAX;
 
+/* Preloaded into a process that is not Python (a shell, a compiler, a C
+ * tool the profiled program runs: LD_PRELOAD is inherited), the hooks only
+ * pass the calls on: the fast paths stay off, and the general paths of the
+ * hot functions call the real ones first thing. Python is known by its
+ * embedding API, exported by every python executable or its libpython. */
+static int passthrough;
+
+static int is_python_process(void) {
+    return real.dlsym(RTLD_DEFAULT, "Py_IsInitialized") != NULL;
+}
+
 __attribute__((constructor)) static void native_hooks_init(void) {
     ready();
+    if (preloaded && !is_python_process()) {
+        passthrough = 1;
+        return;
+    }
 #if defined(HL_HAVE_FS_OPS)
     if (atomic_load(&glibc_layout) && hl_tls_offset_init() != 0) {
         fast_off = hl_tls_static_off;
@@ -501,11 +516,13 @@ static inline size_t small_chunk_usable(size_t word) {
 }
 
 __attribute__((noinline)) static void *malloc_general(size_t n) {
+    if (passthrough) return real.malloc(n); /* (set only once ready) */
     if (HL_UNLIKELY(!ready())) return boot_alloc(n);
     return counted_malloc(&real, n);
 }
 
 __attribute__((noinline)) static void *calloc_general(size_t nelem, size_t elsize) {
+    if (passthrough) return real.calloc(nelem, elsize);
     if (HL_UNLIKELY(!ready())) {
         size_t n;
         if (__builtin_mul_overflow(nelem, elsize, &n)) return NULL;
@@ -516,6 +533,10 @@ __attribute__((noinline)) static void *calloc_general(size_t nelem, size_t elsiz
 
 __attribute__((noinline)) static void free_general(void *p) {
     if (HL_UNLIKELY(p == NULL || in_boot(p))) return;
+    if (passthrough) {
+        real.free(p);
+        return;
+    }
     if (HL_UNLIKELY(!ready())) return; /* cannot happen: p came from somewhere */
     counted_free(&real, p);
 }
@@ -631,6 +652,7 @@ HL_EXPORT void *realloc(void *p, size_t n) {
         }
         return q;
     }
+    if (passthrough) return real.realloc(p, n);
     return counted_realloc(&real, p, n);
 }
 
@@ -879,6 +901,32 @@ HL_EXPORT void exit(int status) {
     if (real.std_exit) real.std_exit(status);
     syscall(SYS_exit_group, status); /* not reached */
     __builtin_unreachable();
+}
+
+/* ---- the program's main ------------------------------------------------------ */
+/* A process that ends by returning from main (CPython 3.12+ does after
+ * sys.exit, and every Python process that just ends) calls exit inside libc,
+ * where no interposer sees it: preloaded, main itself is wrapped, through the
+ * __libc_start_main that the executable's start code calls through its PLT,
+ * so that its status reaches the tables file too. */
+typedef int (*hl_main_fn)(int, char **, char **);
+typedef int (*hl_start_main_fn)(hl_main_fn, int, char **, void (*)(void), void (*)(void),
+                                void (*)(void), void *);
+static hl_main_fn program_main;
+
+static int main_wrapper(int argc, char **argv, char **envp) {
+    int status = program_main(argc, argv, envp);
+    hl_tables_record_exit(status);
+    return status;
+}
+
+HL_EXPORT int __libc_start_main(hl_main_fn program, int argc, char **argv, void (*init)(void),
+                                void (*fini)(void), void (*rtld_fini)(void), void *stack_end) {
+    ready();
+    hl_start_main_fn next;
+    *(void **)&next = real.dlsym(RTLD_NEXT, "__libc_start_main");
+    program_main = program;
+    return next(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
 /* ---- fork ------------------------------------------------------------------ */

@@ -308,6 +308,28 @@ void hl_cpu_stop(void) {
     active = 0;
 }
 
+/* Around a fork: the timer thread is stopped (CPython 3.12+ warns in the
+ * parent of a fork when the process has more than one thread, which it would
+ * not without heapline), and started again after, in the parent; the totals
+ * and the per-thread clocks stay, so the next sample charges the time since
+ * the last one, the fork's included. */
+int hl_cpu_pause(void) {
+    if (!timer_running) return 0;
+    timer_running = 0;
+    Py_BEGIN_ALLOW_THREADS hl_timer_thread_stop();
+    Py_END_ALLOW_THREADS return 1;
+}
+
+int hl_cpu_resume(void) {
+    if (timer_running || !active) return 0;
+    timer_running = 1;
+    if (hl_timer_thread_start(timer_main) != 0) {
+        timer_running = 0;
+        return -1;
+    }
+    return 0;
+}
+
 void hl_cpu_after_fork_child(void) {
     /* the timer thread does not exist in the child */
     hl_timer_thread_forget();

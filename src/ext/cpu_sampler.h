@@ -16,5 +16,9 @@ int hl_cpu_start(double interval_s, int wall);
 void hl_cpu_stop(void);
 hl_cpu_totals hl_cpu_read_totals(void);
 void hl_cpu_after_fork_child(void);
+/* Stops the timer thread, keeping the totals (1 if it was running). */
+int hl_cpu_pause(void);
+/* Starts it again after hl_cpu_pause (0, or -1 when it could not). */
+int hl_cpu_resume(void);
 
 #endif

@@ -134,6 +134,22 @@ static PyObject *cpu_start(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *cpu_pause(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(hl_cpu_pause());
+}
+
+static PyObject *cpu_resume(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    if (hl_cpu_resume() != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "could not start the CPU sampling thread");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *cpu_stop(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
@@ -406,6 +422,9 @@ static PyMethodDef methods[] = {
     {"cpu_start", cpu_start, METH_VARARGS,
      "cpu_start(interval_s, wall): start the CPU sampling thread (main thread only)."},
     {"cpu_stop", cpu_stop, METH_NOARGS, "Stop CPU sampling and charge the last interval."},
+    {"cpu_pause", cpu_pause, METH_NOARGS,
+     "Stop the CPU sampling thread, keeping the totals (around a fork); True if it ran."},
+    {"cpu_resume", cpu_resume, METH_NOARGS, "Start the thread again after cpu_pause()."},
     {"install_term_note", install_term_note, METH_NOARGS,
      "SIGTERM notes its status in the tables file, then ends the process (POSIX)."},
     {"fork_child_sigterm_default", fork_child_sigterm_default, METH_O,

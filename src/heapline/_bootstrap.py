@@ -50,6 +50,7 @@ class RunSession(Session):
         # in-process runs: the program's process merges the run directory
         # itself (preloaded, the supervising `heapline run` process does)
         self.delivers_merged = False
+        self._cpu_paused = False  # the CPU sampling thread, stopped around a fork
 
     @classmethod
     def for_program(cls, opts: Options) -> RunSession:
@@ -93,6 +94,20 @@ class RunSession(Session):
             "interval": self.opts.interval, "cpu_interval": self.opts.cpu_interval,
         }
 
+    def before_fork(self) -> None:
+        """No thread of heapline's at the fork: CPython (3.12+) warns about
+        forking a process with threads, which this one may not have without
+        heapline's CPU sampling thread."""
+        self._cpu_paused = self.running and self.opts.cpu and _core.cpu_pause()
+
+    def after_fork_in_parent(self) -> None:
+        if self._cpu_paused:
+            self._cpu_paused = False
+            try:
+                _core.cpu_resume()
+            except RuntimeError:
+                pass
+
     def after_fork_in_child(self) -> None:
         """A child made by fork() that keeps running Python: it profiles itself
         from the fork on (the core already keeps its tables apart from its
@@ -101,6 +116,7 @@ class RunSession(Session):
         # hl_set_fork_child_sigterm_default): the handler Python has is back;
         # heapline's own, in a child it profiles, becomes the core's note
         # (see install)
+        self._cpu_paused = False  # (the thread does not exist here)
         handler = signal.getsignal(signal.SIGTERM)
         follow = bool(self.opts.run_dir and self.opts.children) and not self.finished
         if follow and handler == self.on_sigterm:
@@ -297,7 +313,9 @@ def install(session: RunSession) -> None:
             signal.signal(signal.SIGTERM, session.on_sigterm)
             _core.fork_child_sigterm_default(True)
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=session.after_fork_in_child)
+        os.register_at_fork(before=session.before_fork,
+                            after_in_parent=session.after_fork_in_parent,
+                            after_in_child=session.after_fork_in_child)
 
 
 def main(opts: Options | None = None, target_words: list[str] | None = None) -> None:
