@@ -61,8 +61,7 @@ typedef struct {
  * (X-macro: X(name) for each); and with anonymous mmap/munmap. */
 #define HL_MALLOC_FAMILY(X)                                                                        \
     X(malloc)                                                                                      \
-    X(calloc) X(realloc) X(free) X(posix_memalign) X(aligned_alloc) X(memalign) X(valloc)          \
-        X(pvalloc)
+    X(calloc) X(realloc) X(free) X(posix_memalign) X(aligned_alloc) X(memalign) X(valloc) X(pvalloc)
 #define HL_HOOKED_NAMES(X) HL_MALLOC_FAMILY(X) X(mmap) X(munmap)
 
 static real_fns real;
