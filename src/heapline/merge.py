@@ -302,23 +302,37 @@ def _thin(points: list[tuple[float, int]]) -> list[tuple[float, int]]:
 
 
 def unfinished_pids(path: str) -> list[int]:
-    """Processes that started profiling in the run directory but have not saved
-    their part (still running, or killed)."""
+    """Processes that joined the run directory but have not saved their part
+    (still running, or killed): those with a start file, and those with only
+    a tables file, which the core makes for a forked child before its Python
+    has run (so a child forked just before its parent ends is not missed)."""
     try:
         names = os.listdir(path)
     except OSError:
         return []
-    done = {n[len(rundir.RAW_PREFIX):-len(rundir.RAW_SUFFIX)] for n in names
-            if n.startswith(rundir.RAW_PREFIX) and n.endswith(rundir.RAW_SUFFIX)}
-    pids = []
+    done: set[int] = set()
+    seen: set[int] = set()
     for n in names:
-        key = n[len(rundir.START_PREFIX):]
-        if n.startswith(rundir.START_PREFIX) and key not in done:
-            try:
-                pids.append(int(key.split("-")[0]))
-            except ValueError:
-                continue
-    return pids
+        if n.startswith(rundir.RAW_PREFIX) and n.endswith(rundir.RAW_SUFFIX):
+            pid = _pid_of(n[len(rundir.RAW_PREFIX):])
+            if pid:
+                done.add(pid)
+        elif n.startswith(rundir.START_PREFIX):
+            pid = _pid_of(n[len(rundir.START_PREFIX):])
+            if pid:
+                seen.add(pid)
+        elif n.startswith(rundir.TABLES_PREFIX):
+            pid = _pid_of(n[len(rundir.TABLES_PREFIX):])
+            if pid:
+                seen.add(pid)
+    return sorted(seen - done)
+
+
+def _pid_of(key: str) -> int:
+    try:
+        return int(key.split("-")[0])
+    except ValueError:
+        return 0
 
 
 #: How long the profile waits, once the program has ended, for profiled

@@ -42,7 +42,8 @@ def hold(n: int, ready: "mp.synchronize.Event") -> None:
 
 
 def short_task(i: int) -> int:
-    return len(bytearray(64 * 1024))
+    block = bytearray(64 * 1024)
+    return os.getpid() + 0 * len(block)
 
 
 def main(mode: str) -> int:
@@ -87,7 +88,11 @@ def main(mode: str) -> int:
         n = int(sys.argv[2]) if len(sys.argv) > 2 else 200
         with mp.get_context(sys.argv[3] if len(sys.argv) > 3 else "fork").Pool(
                 2, maxtasksperchild=1) as pool:
-            print("done", sum(pool.map(short_task, range(n), chunksize=1)))
+            pids = pool.map(short_task, range(n), chunksize=1)
+        print("workers", len(set(pids)))
+        if len(sys.argv) > 4:  # the workers' pids, for the test to compare
+            with open(sys.argv[4], "w") as f:
+                f.write(" ".join(map(str, pids)))
     elif mode == "native":
         # not Python: a C program, and the shell
         out = subprocess.run([sys.argv[2]], capture_output=True, text=True, check=False)
