@@ -303,3 +303,17 @@ def test_show_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
     proc = run_process([*heapline_cmd(), "show", str(tmp_path)])
     assert proc.returncode == 2, describe(proc)
     assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_report_lists_the_processes(heapline: Heapline) -> None:
+    """The terminal report has a processes table when there is more than the
+    program's own process, and none otherwise."""
+    tree = compare(heapline, "executor")
+    shown = run_process([*heapline_cmd(), "show", str(tree.json_path)])
+    assert shown.returncode == 0, describe(shown)
+    assert "Processes (" in shown.stdout
+    for p in tree.doc["processes"]:
+        assert str(p["pid"]) in shown.stdout
+    alone = compare(heapline, "executor", options=("--no-children",))
+    shown = run_process([*heapline_cmd(), "show", str(alone.json_path)])
+    assert "Processes (" not in shown.stdout, shown.stdout
