@@ -132,16 +132,21 @@ def test_rows_are_snapshot_rows(tmp_path: Path) -> None:
         "heapline.stop()\n"
         "snap = _core.snapshot()\n"
         "doc = _core.read_tables_file(_core.tables_path())\n"
-        "print(json.dumps([snap['lines'], doc['lines'], snap['timeline'], doc['timeline']]))\n"
+        "head = _core.read_tables_header(_core.tables_path())\n"
+        "same = all(head[k] == doc[k] for k in head)\n"
+        "print(json.dumps([snap['lines'], doc['lines'], snap['timeline'], doc['timeline'],"
+        " same, sorted(set(doc) - set(head))]))\n"
     )
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
                        text=True, env=plain_env(), timeout=120)
     assert r.returncode == 0, r.stderr
     import json
 
-    snap_lines, file_lines, snap_tl, file_tl = json.loads(r.stdout)
+    snap_lines, file_lines, snap_tl, file_tl, same, only_in_file = json.loads(r.stdout)
     assert snap_lines and sorted(map(tuple, snap_lines)) == sorted(map(tuple, file_lines))
     assert snap_tl == file_tl
+    # read_tables_header: the same header facts, from one small read
+    assert same and only_in_file == ["lines", "timeline"]
 
 
 def test_bad_files_are_value_errors(tmp_path: Path) -> None:
@@ -149,6 +154,8 @@ def test_bad_files_are_value_errors(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError):
         _core.read_tables_file(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError):
+        _core.read_tables_header(tmp_path / "missing")
     short = tmp_path / "short"
     short.write_bytes(b"HEPTABL1" + bytes(100))
     with pytest.raises(ValueError, match="bytes, not the"):

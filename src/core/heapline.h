@@ -218,6 +218,9 @@ typedef struct hl_tables_info {
 HL_EXPORT int hl_tables_read_file(const char *path, hl_tables_reader **out, char *why,
                                   size_t why_len);
 HL_EXPORT void hl_tables_reader_info(const hl_tables_reader *r, hl_tables_info *out);
+/* The header only (lines and timeline 0), as cheaply as one small read. */
+HL_EXPORT int hl_tables_read_header(const char *path, hl_tables_info *out, char *why,
+                                    size_t why_len);
 /* Row i (NULL past the end); its file id names a file of the reader. */
 HL_EXPORT const hl_line_stats *hl_tables_reader_line(const hl_tables_reader *r, size_t i);
 HL_EXPORT const char *hl_tables_reader_file_name(const hl_tables_reader *r, uint32_t id);

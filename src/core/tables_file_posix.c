@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define DIR_MAX  4000u
@@ -88,6 +89,19 @@ static int open_leftover(const char *path) {
     return fd;
 }
 
+/* The file is sparse: its pages take room as they are first written, and a
+ * write fault with the file system full would be SIGBUS in the program. So
+ * the tables go into a file only while the file system has room for a few
+ * whole tables files (else they stay in memory, and the process's part is
+ * still saved as it ends). */
+#define HL_TABLES_MIN_FREE (4 * (uint64_t)sizeof(hl_tables_mem))
+
+static int room_for_tables(int fd) {
+    struct statvfs vfs;
+    if (fstatvfs(fd, &vfs) != 0) return 0;
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize >= HL_TABLES_MIN_FREE;
+}
+
 /* A new file at path, sized for the tables (sparse) and mapped shared; NULL
  * with errno, the file removed again if it was created here. */
 static hl_tables_mem *map_new(const char *path, int takeover) {
@@ -99,6 +113,12 @@ static hl_tables_mem *map_new(const char *path, int takeover) {
     }
     if (fd < 0) return NULL;
     void *p = MAP_FAILED;
+    if (!room_for_tables(fd)) {
+        close(fd);
+        if (created) unlink(path);
+        errno = ENOSPC;
+        return NULL;
+    }
     if (ftruncate(fd, (off_t)sizeof(hl_tables_mem)) == 0)
         p = hl_real_mmap(NULL, sizeof(hl_tables_mem), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int e = errno;

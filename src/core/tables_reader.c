@@ -14,6 +14,8 @@
 #include "tables_mem.h"
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,4 +155,33 @@ int hl_tables_reader_point(const hl_tables_reader *r, size_t i, double *s, int64
 
 void hl_tables_reader_close(hl_tables_reader *r) {
     if (r) hl_tables_os_unload((void *)r->m, sizeof(hl_tables_reader));
+}
+
+/* The header alone (pid, state, exit status, footprint): what a merge needs
+ * of a process that saved its whole part another way. Read with stdio, checked
+ * as hl_tables_read_file checks it; no rows. */
+int hl_tables_read_header(const char *path, hl_tables_info *out, char *why, size_t why_len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        hl_tables_set_error(errno);
+        return -1;
+    }
+    hl_tables_header h;
+    size_t got = fread(&h, 1, sizeof h, f);
+    fclose(f);
+    if (got != sizeof h) return bad(why, why_len, "shorter than a tables file's header");
+    int rc = check_header(&h, why, why_len);
+    if (rc != 0) return rc;
+    memset(out, 0, sizeof *out);
+    out->pid = h.pid;
+    out->ppid = h.ppid;
+    out->state = h.state;
+    out->exited = (int)h.exited;
+    out->exit_status = h.exit_status;
+    out->clock_origin = h.clock_origin;
+    out->updated_s = h.updated_s;
+    out->current_bytes = h.current_bytes;
+    out->peak_bytes = h.peak_bytes;
+    out->peak_at_s = h.peak_at_s;
+    return 0;
 }

@@ -139,7 +139,36 @@ static PyObject *read_tables_file(PyObject *self, PyObject *arg) {
                          "exit_status", exit_status, "lines", lines, "timeline", timeline);
 }
 
+static PyObject *read_tables_header(PyObject *self, PyObject *arg) {
+    (void)self;
+    PyObject *bytes = NULL;
+    if (!PyUnicode_FSConverter(arg, &bytes)) return NULL;
+    hl_tables_info info;
+    char why[200];
+    int rc = hl_tables_read_header(PyBytes_AS_STRING(bytes), &info, why, sizeof why);
+    Py_DECREF(bytes);
+    if (rc == -1) {
+        errno = hl_tables_error();
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, arg);
+    }
+    if (rc != 0) {
+        PyErr_Format(PyExc_ValueError, "%R: %s", arg, why);
+        return NULL;
+    }
+    PyObject *exit_status = info.exited ? PyLong_FromLong(info.exit_status) : Py_NewRef(Py_None);
+    if (!exit_status) return NULL;
+    return Py_BuildValue("{s:k,s:k,s:k,s:d,s:d,s:L,s:L,s:d,s:N}", "pid", (unsigned long)info.pid,
+                         "ppid", (unsigned long)info.ppid, "state", (unsigned long)info.state,
+                         "clock_origin", info.clock_origin, "updated_s", info.updated_s,
+                         "current_bytes", (long long)info.current_bytes, "peak_bytes",
+                         (long long)info.peak_bytes, "peak_at_s", info.peak_at_s, "exit_status",
+                         exit_status);
+}
+
 PyMethodDef hl_tables_methods[] = {
+    {"read_tables_header", read_tables_header, METH_O,
+     "read_tables_header(path): read_tables_file's dict without lines and timeline, from the "
+     "header alone (one small read)."},
     {"tables_to_file", tables_to_file, METH_O,
      "tables_to_file(dir): move this process's tables into the file dir/tables-<pid>, updated "
      "as it runs (children after fork get their own there). OSError on failure."},

@@ -39,6 +39,7 @@ class RunSession(Session):
     def __init__(self, opts: Options, program: str, argv: list[str], top: bool = True) -> None:
         super().__init__(opts, program, argv)
         self.top = top  # the program's own process (not a child of it)
+        self.leak_evidence = top
         self.finished = False  # finish() has begun
         self.done = False  # and ended
         self.die_by = 0  # a signal that came while finish() ran, to end by after it
@@ -129,6 +130,7 @@ class RunSession(Session):
             return  # children not followed: the profile stays the parent's
         self.pid = os.getpid()
         self.top = False
+        self.leak_evidence = False
         self.delivers_merged = False
         self.key = ""
         # the core calls the exit callback in the process that set it only

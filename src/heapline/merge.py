@@ -74,7 +74,8 @@ def collect(path: str) -> tuple[list[dict[str, Any]], list[str]]:
     parts: list[dict[str, Any]] = []
     for key, start in starts.items():
         raw = raws.pop(key, None)
-        tables = _tables(path, start.get("tables"))
+        # a process that saved its part: only its exit status is wanted
+        tables = _tables(path, start.get("tables"), header_only=raw is not None)
         if raw is not None:
             part = raw
             part["complete"] = True
@@ -92,7 +93,7 @@ def collect(path: str) -> tuple[list[dict[str, Any]], list[str]]:
     return parts, problems
 
 
-def _tables(path: str, name: Any) -> dict[str, Any] | None:
+def _tables(path: str, name: Any, header_only: bool = False) -> dict[str, Any] | None:
     """What a process's tables file says (None without one, or when the core
     cannot read it here)."""
     if not isinstance(name, str) or os.sep in name:
@@ -101,7 +102,7 @@ def _tables(path: str, name: Any) -> dict[str, Any] | None:
         from heapline import _core
     except ImportError:
         return None
-    reader = getattr(_core, "read_tables_file", None)
+    reader = getattr(_core, "read_tables_header" if header_only else "read_tables_file", None)
     if reader is None:
         return None
     try:

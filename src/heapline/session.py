@@ -51,6 +51,10 @@ class Session:
     #: True for the session of a `heapline run`, which writes the profile at
     #: exit: heapline.start() resumes it instead of replacing it.
     owns_process = False
+    #: Whether the leak evidence (a walk of the live table) is collected at
+    #: stop(): not in a child of the program, whose leaks the profile does
+    #: not show (merge.py).
+    leak_evidence = True
 
     def __init__(self, opts: Options, program: str, argv: list[str]) -> None:
         self.opts = opts
@@ -107,7 +111,7 @@ class Session:
         # after it (building the document) must not move the peak or the times
         self._frozen = _core.snapshot()
         self._elapsed = _core.now_s() - self.t0  # after: every time in the snapshot is earlier
-        if self.opts.memory:
+        if self.opts.memory and self.leak_evidence:
             self._frozen["live_history"] = _core.live_history(self.t0, self.t0 + self._elapsed)
         self.running = False
 
@@ -116,7 +120,7 @@ class Session:
         core's tables as of stop() and this session's facts. Plain data that
         marshal can carry to the process that writes the profile."""
         snap = dict(self._frozen) if self._frozen is not None else _core.snapshot()
-        if self._frozen is None and self.opts.memory:  # a running session: up to now
+        if self._frozen is None and self.opts.memory and self.leak_evidence:  # running: up to now
             snap["live_history"] = _core.live_history(self.t0, _core.now_s())
         snap["counters"] = {
             name: (calls - self._counters0.get(name, (0, 0))[0],
