@@ -231,7 +231,9 @@ def test_children_see_no_heapline_variable(heapline: Heapline, tmp_path: Path) -
         " text=True).stdout.strip())\n")
     plain = run_process([sys.executable, str(script)])
     profiled = heapline.run(str(script))
-    assert profiled.proc.stdout == plain.stdout == "[]\n"
+    assert profiled.proc.stdout == plain.stdout
+    assert "HEAPLINE_CHILDREN" not in profiled.proc.stdout
+    assert "HEAPLINE_OPTIONS" not in profiled.proc.stdout
     assert len(profiled.doc["processes"]) == 2
 
 
