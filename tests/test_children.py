@@ -48,6 +48,16 @@ def _normal(text: str) -> str:
     return re.sub(r"(child pid|measured) [\d.]+", r"\1 N", text)
 
 
+#: CPython 3.13 counts a process's threads after os.fork()'s after-fork
+#: hooks, so heapline's CPU sampling thread, stopped across the fork and
+#: started again in those hooks, is counted there and `os.fork()` from
+#: __main__ shows its DeprecationWarning (README, known limits). 3.12, 3.14
+#: and 3.15 count before the hooks: no warning there.
+_FORK_WARNING = re.compile(r"^.*DeprecationWarning: This process \(pid=\d+\) is multi-threaded, "
+                           r"use of fork\(\) may lead to deadlocks in the child\.\n.*\n",
+                           re.MULTILINE)
+
+
 def compare(heapline: Heapline, *args: str, options: tuple[str, ...] = (),
             env: dict[str, str] | None = None) -> Profiled:
     """Runs the program plainly and under heapline: the same output and exit
@@ -56,7 +66,10 @@ def compare(heapline: Heapline, *args: str, options: tuple[str, ...] = (),
     profiled = heapline.run(str(PROG), *args, options=options, env=env, expect_rc=None)
     got = profiled.proc
     assert _normal(got.stdout) == _normal(plain.stdout), describe(got)
-    assert got.stderr == plain.stderr, describe(got)
+    err = got.stderr
+    if sys.version_info[:2] == (3, 13):
+        err = _FORK_WARNING.sub("", err)
+    assert err == plain.stderr, describe(got)
     assert got.returncode == plain.returncode == 0, describe(got)
     return profiled
 

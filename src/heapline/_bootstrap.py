@@ -99,15 +99,22 @@ class RunSession(Session):
         """No thread of heapline's at the fork: CPython (3.12+) warns about
         forking a process with threads, which this one may not have without
         heapline's CPU sampling thread."""
+        tasks = _thread_count()
         self._cpu_paused = self.running and self.opts.cpu and _core.cpu_pause()
+        if self._cpu_paused and tasks:
+            # the joined thread leaves the kernel's count a moment later, and
+            # CPython counts from there (/proc/self/stat): wait for it (a
+            # few microseconds; 20 ms at most)
+            for _ in range(200):
+                if _thread_count() < tasks:
+                    break
+                time.sleep(0.0001)
 
     def after_fork_in_parent(self) -> None:
+        # not now: CPython 3.13 counts the threads after these hooks
         if self._cpu_paused:
             self._cpu_paused = False
-            try:
-                _core.cpu_resume()
-            except RuntimeError:
-                pass
+            _core.cpu_resume_soon()
 
     def after_fork_in_child(self) -> None:
         """A child made by fork() that keeps running Python: it profiles itself
@@ -285,6 +292,14 @@ def _run_module(name: str, args: list[str]) -> None:
     ns.clear()
     ns.update(__name__="__main__", __builtins__=builtins)
     runpy._run_module_as_main(name, alter_argv=True)  # type: ignore[attr-defined]
+
+
+def _thread_count() -> int:
+    """The kernel's count of this process's threads (Linux; else 0)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
 
 
 def hide_from_environ(name: str) -> None:
