@@ -167,10 +167,11 @@ def test_threads_get_their_share(tmp_path: Path) -> None:
     for itself in the same run (so the machine's load, which moves one
     function's time by 20% between runs here, cancels out): its share of the
     two, and its seconds, within 5% and the CPU a thread may spend after its
-    last sample (cut at 3 intervals); medians of three runs."""
+    last sample (cut at 3 intervals); medians of five runs (with three, one
+    run that the machine disturbed twice was seen to decide it)."""
     share_errors: dict[str, list[float]] = {}
     time_errors: dict[str, list[float]] = {}
-    for _ in range(3):
+    for _ in range(5):
         want, doc = self_timed_run(tmp_path, "cpu_threads.py", "--cpu-only")
         fns = functions(doc, "cpu_threads.py")
         got = {name: cpu_of(fns.get(name)) for name in want}
@@ -180,8 +181,8 @@ def test_threads_get_their_share(tmp_path: Path) -> None:
             slack = 0.05 * want[name] + 3 * doc["cpu"]["interval_s"]
             time_errors.setdefault(name, []).append(abs(got[name] - want[name]) / slack)
     for name in share_errors:
-        assert abs(sorted(share_errors[name])[1]) <= 0.05, f"{name}: {share_errors[name]}"
-        assert sorted(time_errors[name])[1] <= 1.0, f"{name}: {time_errors[name]}"
+        assert abs(sorted(share_errors[name])[2]) <= 0.05, f"{name}: {share_errors[name]}"
+        assert sorted(time_errors[name])[2] <= 1.0, f"{name}: {time_errors[name]}"
 
 
 @pytest.mark.parametrize("mode", [[], ["--cpu-only"], ["--wall"]])
