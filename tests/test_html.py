@@ -162,7 +162,10 @@ def test_functions_table(page: Page) -> None:
     alloc = table_column(page, "functions-table",
                          column_index(page, "functions-table", "allocated"))
     got = {n.split()[0]: a for n, a in zip(names, alloc)}
-    assert got["transient"] == "48.0 MiB" and got["kept"] == "24.0 MiB", got
+    # each function's block, and what else it allocates: a few small objects,
+    # which a sample now and then charges one interval (64 KiB) for
+    mib = {n: float(a.split()[0]) for n, a in got.items() if a.endswith(" MiB")}
+    assert 48.0 <= mib.get("transient", 0) <= 48.2 and 24.0 <= mib.get("kept", 0) <= 24.2, got
 
 
 def test_sorting_changes_the_order(page: Page) -> None:
