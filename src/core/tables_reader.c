@@ -118,8 +118,9 @@ int hl_tables_read_file(const char *path, hl_tables_reader **out, char *why, siz
     return 0;
 }
 
-void hl_tables_reader_info(const hl_tables_reader *r, hl_tables_info *out) {
-    const hl_tables_header *h = &r->m->hdr.h;
+/* The facts of a checked header (no rows, no points). */
+static void info_from_header(const hl_tables_header *h, hl_tables_info *out) {
+    memset(out, 0, sizeof *out);
     out->pid = h->pid;
     out->ppid = h->ppid;
     out->state = h->state;
@@ -130,8 +131,12 @@ void hl_tables_reader_info(const hl_tables_reader *r, hl_tables_info *out) {
     out->current_bytes = h->current_bytes;
     out->peak_bytes = h->peak_bytes;
     out->peak_at_s = h->peak_at_s;
+}
+
+void hl_tables_reader_info(const hl_tables_reader *r, hl_tables_info *out) {
+    info_from_header(&r->m->hdr.h, out);
     out->lines = r->nrows;
-    out->timeline = h->tl_n;
+    out->timeline = r->m->hdr.h.tl_n;
 }
 
 const hl_line_stats *hl_tables_reader_line(const hl_tables_reader *r, size_t i) {
@@ -171,17 +176,6 @@ int hl_tables_read_header(const char *path, hl_tables_info *out, char *why, size
     fclose(f);
     if (got != sizeof h) return bad(why, why_len, "shorter than a tables file's header");
     int rc = check_header(&h, why, why_len);
-    if (rc != 0) return rc;
-    memset(out, 0, sizeof *out);
-    out->pid = h.pid;
-    out->ppid = h.ppid;
-    out->state = h.state;
-    out->exited = (int)h.exited;
-    out->exit_status = h.exit_status;
-    out->clock_origin = h.clock_origin;
-    out->updated_s = h.updated_s;
-    out->current_bytes = h.current_bytes;
-    out->peak_bytes = h.peak_bytes;
-    out->peak_at_s = h.peak_at_s;
-    return 0;
+    if (rc == 0) info_from_header(&h, out);
+    return rc;
 }

@@ -102,6 +102,29 @@ static PyObject *reader_timeline(const hl_tables_reader *r, size_t n) {
     return out;
 }
 
+/* The exception of a failed read (rc -1: the OS's error; -2: a bad file). */
+static PyObject *read_failed(int rc, PyObject *path, const char *why) {
+    if (rc == -1) {
+        errno = hl_tables_error();
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    }
+    PyErr_Format(PyExc_ValueError, "%R: %s", path, why);
+    return NULL;
+}
+
+/* The header's facts as a dict (exit_status None when the process did not
+ * record an exit). */
+static PyObject *info_dict(const hl_tables_info *info) {
+    PyObject *exit_status = info->exited ? PyLong_FromLong(info->exit_status) : Py_NewRef(Py_None);
+    if (!exit_status) return NULL;
+    return Py_BuildValue("{s:k,s:k,s:k,s:d,s:d,s:L,s:L,s:d,s:N}", "pid", (unsigned long)info->pid,
+                         "ppid", (unsigned long)info->ppid, "state", (unsigned long)info->state,
+                         "clock_origin", info->clock_origin, "updated_s", info->updated_s,
+                         "current_bytes", (long long)info->current_bytes, "peak_bytes",
+                         (long long)info->peak_bytes, "peak_at_s", info->peak_at_s, "exit_status",
+                         exit_status);
+}
+
 static PyObject *read_tables_file(PyObject *self, PyObject *arg) {
     (void)self;
     PyObject *bytes = NULL;
@@ -111,32 +134,19 @@ static PyObject *read_tables_file(PyObject *self, PyObject *arg) {
     int rc;
     Py_BEGIN_ALLOW_THREADS rc = hl_tables_read_file(PyBytes_AS_STRING(bytes), &r, why, sizeof why);
     Py_END_ALLOW_THREADS Py_DECREF(bytes);
-    if (rc == -1) {
-        errno = hl_tables_error();
-        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, arg);
-    }
-    if (rc != 0) {
-        PyErr_Format(PyExc_ValueError, "%R: %s", arg, why);
-        return NULL;
-    }
+    if (rc != 0) return read_failed(rc, arg, why);
     hl_tables_info info;
     hl_tables_reader_info(r, &info);
-    PyObject *exit_status = info.exited ? PyLong_FromLong(info.exit_status) : Py_NewRef(Py_None);
+    PyObject *out = info_dict(&info);
     PyObject *lines = reader_lines(r, info.lines);
     PyObject *timeline = reader_timeline(r, info.timeline);
     hl_tables_reader_close(r);
-    if (!exit_status || !lines || !timeline) {
-        Py_XDECREF(exit_status);
-        Py_XDECREF(lines);
-        Py_XDECREF(timeline);
-        return NULL;
-    }
-    return Py_BuildValue("{s:k,s:k,s:k,s:d,s:d,s:L,s:L,s:d,s:N,s:N,s:N}", "pid",
-                         (unsigned long)info.pid, "ppid", (unsigned long)info.ppid, "state",
-                         (unsigned long)info.state, "clock_origin", info.clock_origin, "updated_s",
-                         info.updated_s, "current_bytes", (long long)info.current_bytes,
-                         "peak_bytes", (long long)info.peak_bytes, "peak_at_s", info.peak_at_s,
-                         "exit_status", exit_status, "lines", lines, "timeline", timeline);
+    if (!out || !lines || !timeline || PyDict_SetItemString(out, "lines", lines) < 0 ||
+        PyDict_SetItemString(out, "timeline", timeline) < 0)
+        Py_CLEAR(out);
+    Py_XDECREF(lines);
+    Py_XDECREF(timeline);
+    return out;
 }
 
 static PyObject *read_tables_header(PyObject *self, PyObject *arg) {
@@ -147,22 +157,8 @@ static PyObject *read_tables_header(PyObject *self, PyObject *arg) {
     char why[200];
     int rc = hl_tables_read_header(PyBytes_AS_STRING(bytes), &info, why, sizeof why);
     Py_DECREF(bytes);
-    if (rc == -1) {
-        errno = hl_tables_error();
-        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, arg);
-    }
-    if (rc != 0) {
-        PyErr_Format(PyExc_ValueError, "%R: %s", arg, why);
-        return NULL;
-    }
-    PyObject *exit_status = info.exited ? PyLong_FromLong(info.exit_status) : Py_NewRef(Py_None);
-    if (!exit_status) return NULL;
-    return Py_BuildValue("{s:k,s:k,s:k,s:d,s:d,s:L,s:L,s:d,s:N}", "pid", (unsigned long)info.pid,
-                         "ppid", (unsigned long)info.ppid, "state", (unsigned long)info.state,
-                         "clock_origin", info.clock_origin, "updated_s", info.updated_s,
-                         "current_bytes", (long long)info.current_bytes, "peak_bytes",
-                         (long long)info.peak_bytes, "peak_at_s", info.peak_at_s, "exit_status",
-                         exit_status);
+    if (rc != 0) return read_failed(rc, arg, why);
+    return info_dict(&info);
 }
 
 PyMethodDef hl_tables_methods[] = {
