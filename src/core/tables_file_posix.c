@@ -23,31 +23,16 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define DIR_MAX  4000u
-#define PATH_CAP (DIR_MAX + 32u) /* "/tables-" and a pid */
+#define DIR_MAX  HL_TABLES_DIR_MAX
+#define PATH_CAP HL_TABLES_PATH_CAP
 
 static char dir_buf[DIR_MAX + 1]; /* the directory, for children after fork */
-static char path_buf[PATH_CAP];   /* the file hl_T is in ("" while static) */
-static int last_error;
 /* One move at a time (held across the system calls; the tables lock only
  * while the tables are copied and hl_T switched). */
 static hl_spinlock move_lock = HL_SPINLOCK_INIT;
 
-int hl_tables_error(void) {
-    return last_error;
-}
-
-void hl_tables_set_error(int e) {
-    last_error = e;
-    errno = e;
-}
-
 uint32_t hl_tables_os_pid(void) {
     return (uint32_t)getpid();
-}
-
-const char *hl_tables_path(void) {
-    return __atomic_load_n(&hl_T, __ATOMIC_ACQUIRE) == &hl_tables_static ? NULL : path_buf;
 }
 
 /* dir (n bytes, n <= DIR_MAX) + "/tables-" + pid, without snprintf. */
@@ -135,7 +120,7 @@ static int move_locked(const char *dir, size_t n) {
     char path[PATH_CAP];
     make_path(path, dir, n, hl_tables_os_pid());
     if (hl_T != &hl_tables_static) { /* hl_T changes only under move_lock, or in a fork child */
-        if (strcmp(path, path_buf) == 0) return 0;
+        if (strcmp(path, hl_tables_path_buf) == 0) return 0;
         hl_tables_set_error(EBUSY);
         return -1;
     }
@@ -150,7 +135,7 @@ static int move_locked(const char *dir, size_t n) {
     m->hdr.h.state = hl_T->hdr.h.state;
     hl_tables_publish(m);
     memcpy(dir_buf, dir, n + 1);
-    memcpy(path_buf, path, sizeof path);
+    memcpy(hl_tables_path_buf, path, sizeof path);
     __atomic_store_n(&hl_T, m, __ATOMIC_RELEASE);
     hl_unlock(&hl_tables_lock);
     return 0;
@@ -208,9 +193,9 @@ static void move_child_locked(void) {
     if (m == NULL) {
         m = &hl_tables_static;
         wipe_static();
-        path_buf[0] = 0;
+        hl_tables_path_buf[0] = 0;
     } else {
-        memcpy(path_buf, path, sizeof path);
+        memcpy(hl_tables_path_buf, path, sizeof path);
     }
     hl_tables_stamp(m, pid, (uint32_t)getppid());
     hl_tables_copy_locked(m, parent, 0);

@@ -11,28 +11,13 @@
 #include <string.h>
 #include <winioctl.h>
 
-#define DIR_MAX  4000u
-#define PATH_CAP (DIR_MAX + 32u)
+#define DIR_MAX  HL_TABLES_DIR_MAX
+#define PATH_CAP HL_TABLES_PATH_CAP
 
-static char path_buf[PATH_CAP]; /* UTF-8, the file hl_T is in */
-static int last_error;
 static hl_spinlock move_lock = HL_SPINLOCK_INIT;
-
-int hl_tables_error(void) {
-    return last_error;
-}
-
-void hl_tables_set_error(int e) {
-    last_error = e;
-    errno = e;
-}
 
 uint32_t hl_tables_os_pid(void) {
     return (uint32_t)GetCurrentProcessId();
-}
-
-const char *hl_tables_path(void) {
-    return __atomic_load_n(&hl_T, __ATOMIC_ACQUIRE) == &hl_tables_static ? NULL : path_buf;
 }
 
 static int errno_of(DWORD err) {
@@ -95,7 +80,7 @@ static int move_locked(const char *dir, size_t n) {
     snprintf(path, sizeof path, "%.*s\\tables-%lu", (int)n, dir,
              (unsigned long)GetCurrentProcessId());
     if (hl_T != &hl_tables_static) { /* hl_T changes only under move_lock */
-        if (strcmp(path, path_buf) == 0) return 0;
+        if (strcmp(path, hl_tables_path_buf) == 0) return 0;
         hl_tables_set_error(EBUSY);
         return -1;
     }
@@ -111,7 +96,7 @@ static int move_locked(const char *dir, size_t n) {
     hl_tables_copy_locked(m, hl_T, 1);
     m->hdr.h.state = hl_T->hdr.h.state;
     hl_tables_publish(m);
-    memcpy(path_buf, path, sizeof path);
+    memcpy(hl_tables_path_buf, path, sizeof path);
     __atomic_store_n(&hl_T, m, __ATOMIC_RELEASE);
     hl_unlock(&hl_tables_lock);
     return 0;

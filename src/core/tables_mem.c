@@ -1,16 +1,34 @@
 /* Where the tables live (tables_mem.h): the static instance hl_T points at
  * until the tables move into a file, and what every platform's move shares:
  * stamping a header, copying the tables into a fresh instance, publishing it,
- * the state Python sets, and the exit status.
+ * the state Python sets, the exit status, the file's path and the last error.
  */
 #include "footprint.h"
 #include "stats_table.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* Page-aligned: its pages are its own (tables_file_posix.c may hand them back). */
 _Alignas(4096) hl_tables_mem hl_tables_static;
 hl_tables_mem *hl_T = &hl_tables_static;
+
+char hl_tables_path_buf[HL_TABLES_PATH_CAP];
+static int last_error;
+
+int hl_tables_error(void) {
+    return last_error;
+}
+
+void hl_tables_set_error(int e) {
+    last_error = e;
+    errno = e;
+}
+
+const char *hl_tables_path(void) {
+    return __atomic_load_n(&hl_T, __ATOMIC_ACQUIRE) == &hl_tables_static ? NULL
+                                                                         : hl_tables_path_buf;
+}
 
 void hl_tables_stamp(hl_tables_mem *dst, uint32_t pid, uint32_t ppid) {
     hl_tables_header *h = &dst->hdr.h;

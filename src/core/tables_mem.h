@@ -110,7 +110,12 @@ void hl_stats_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int line
 void hl_footprint_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines);
 
 /* ---- tables_file_*.c ---- */
-/* hl_tables_error()'s value, also in errno. */
+/* The longest run directory, and a file path in one ("/tables-" and a pid). */
+#define HL_TABLES_DIR_MAX  4000u
+#define HL_TABLES_PATH_CAP (HL_TABLES_DIR_MAX + 32u)
+/* The file hl_T is in (tables_mem.c; written by the platform's move). */
+extern char hl_tables_path_buf[HL_TABLES_PATH_CAP];
+/* hl_tables_error()'s value, also in errno (tables_mem.c). */
 void hl_tables_set_error(int e);
 /* The reader's copy of the file at path, in fresh memory (not the program's
  * heap) of sizeof(hl_tables_mem) + extra bytes, the rest zero. 0 and *buf;
