@@ -69,15 +69,13 @@ class RunSession(Session):
         path = self.opts.run_dir
         assert path
         self.key = rundir.new_key()
-        tables = None
-        if hasattr(_core, "tables_to_file"):
-            if _core.tables_path() is None:
-                try:
-                    _core.tables_to_file(path)
-                except OSError:
-                    pass  # the part is still saved at the end
-            _core.tables_set_state(1)
-            tables = _core.tables_path()
+        if _core.tables_path() is None:  # (a forked child's is made at the fork)
+            try:
+                _core.tables_to_file(path)
+            except OSError:
+                pass  # the part is still saved at the end
+        _core.tables_set_state(1)
+        tables = _core.tables_path()
         self.start_mono = 0.0
         try:
             rundir.save_start(path, self.key, self._process_record(tables))

@@ -94,17 +94,15 @@ def collect(path: str) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def _tables(path: str, name: Any, header_only: bool = False) -> dict[str, Any] | None:
-    """What a process's tables file says (None without one, or when the core
-    cannot read it here)."""
+    """What a process's tables file says (None without one or a readable one,
+    or when the core cannot load in this interpreter)."""
     if not isinstance(name, str) or os.sep in name:
         return None
     try:
         from heapline import _core
     except ImportError:
         return None
-    reader = getattr(_core, "read_tables_header" if header_only else "read_tables_file", None)
-    if reader is None:
-        return None
+    reader = _core.read_tables_header if header_only else _core.read_tables_file
     try:
         return reader(os.path.join(path, name))
     except (OSError, ValueError):

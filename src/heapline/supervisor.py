@@ -94,7 +94,7 @@ def run(opts: Options, library: str | None) -> NoReturn:
         _prepare(opts)
     _, status = os.waitpid(pid, 0)  # retried after signal handlers (PEP 475)
     if opts.run_dir:
-        if write_profile(opts, opts.run_dir, pid, status) and not opts.keep_run_dir:
+        if _write_profile(opts, opts.run_dir, pid, status) and not opts.keep_run_dir:
             rundir.remove(opts.run_dir)
         elif os.path.isdir(opts.run_dir):
             print(f"heapline: the processes' profile data is kept in {opts.run_dir} "
@@ -115,19 +115,19 @@ def _prepare(opts: Options) -> None:
         import heapline.reporters.html  # noqa: F401
 
 
-def write_profile(opts: Options, path: str, pid: int | None, status: int | None) -> bool:
-    """Merges the run directory into the profile and delivers it; False when
-    the directory holds data that could not be made into a profile (said in
-    one line)."""
+def _write_profile(opts: Options, path: str, pid: int, status: int) -> bool:
+    """Merges the run directory into the profile and delivers it, once the
+    program (`pid`, ended with wait status `status`) has ended; False when the
+    directory holds data that could not be made into a profile (said in one
+    line)."""
     from heapline.document import from_raw
     from heapline.merge import MergeError, collect, merge, wait_for_unfinished
     from heapline.output import deliver
 
-    if status is not None:
-        wait_for_unfinished(path)
+    wait_for_unfinished(path)
     try:
         parts, _ = collect(path)
-        if status is not None and os.WIFSIGNALED(status):
+        if os.WIFSIGNALED(status):
             name = signal.Signals(os.WTERMSIG(status)).name
             mine = [p for p in parts if p["process"].get("pid") == pid]
             if not mine:
@@ -137,8 +137,8 @@ def write_profile(opts: Options, path: str, pid: int | None, status: int | None)
             if not mine[0].get("complete", True):
                 print(f"heapline: the program was ended by {name}; its profile holds what it "
                       f"had recorded until then", file=sys.stderr)
-        exit_code = None if status is None else _exit_code(status)
-        doc = from_raw(merge(parts, pid, exit_code))
+        # the exit status as Python's subprocess says it (-N: ended by signal N)
+        doc = from_raw(merge(parts, pid, os.waitstatus_to_exitcode(status)))
     except MergeError as e:
         print(f"heapline: error: {e}", file=sys.stderr)
         return False
@@ -148,11 +148,6 @@ def write_profile(opts: Options, path: str, pid: int | None, status: int | None)
         return False
     deliver(doc, opts)
     return True
-
-
-def _exit_code(status: int) -> int:
-    """The exit status as Python's subprocess says it (-N: ended by signal N)."""
-    return os.waitstatus_to_exitcode(status)
 
 
 def _end_as(status: int) -> NoReturn:
