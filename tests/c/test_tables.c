@@ -26,14 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Preloaded into a process that is not Python, the core passes the malloc
- * family straight through (native_hooks_linux.c); this program counts, so it
- * says it is one (exported: linked with export_dynamic). */
-__attribute__((visibility("default"))) int Py_IsInitialized(void);
-int Py_IsInitialized(void) {
-    return 0;
-}
+#include "../says_python.h"
 
 static void *volatile sink;
 static char dir[256];
