@@ -45,7 +45,7 @@ SUB = program("children_sub.py")
 
 def _normal(text: str) -> str:
     """Output with the pids printed by the program taken out."""
-    return re.sub(r"(child pid|measured) [\d.]+", r"\1 N", text)
+    return re.sub(r"(child pid|measured|worker pids)( [\d.]+)+", r"\1 N", text)
 
 
 #: CPython 3.13 counts a process's threads after os.fork()'s after-fork
@@ -92,13 +92,15 @@ def top_pid(doc: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
 def test_pool_workers_bytes_are_on_their_line(heapline: Heapline, method: str) -> None:
-    doc = compare(heapline, f"pool-{method}").doc
+    profiled = compare(heapline, f"pool-{method}")
+    doc = profiled.doc
     assert near(line_bytes(doc, PROG, "task"), 96 * MiB), doc["processes"]
     procs = doc["processes"]
-    # 4 workers (and, by method, the forkserver and the resource tracker),
-    # children of the program or of the forkserver
-    assert len(procs) >= 5, procs
+    # every worker that ran a task (a worker the pool ends before it has
+    # started need not be there), children of the program or of the forkserver
+    ran = {int(pid) for pid in profiled.proc.stdout.split("worker pids")[1].split()}
     pids = {p["pid"] for p in procs}
+    assert ran and ran <= pids, (ran, procs)
     assert all(p["ppid"] in pids or p["ppid"] == 1 for p in procs[1:]), procs
     assert all(p["complete"] for p in procs), procs
     assert procs[0]["exit_code"] == 0

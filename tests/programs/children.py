@@ -20,6 +20,11 @@ def alloc_task(n: int) -> int:
     return len(block)
 
 
+def alloc_task_in(n: int) -> tuple[int, int]:
+    """alloc_task, and the pid of the worker that ran it."""
+    return os.getpid(), alloc_task(n)
+
+
 def spin(seconds: float) -> float:
     """Spends `seconds` of this process's CPU time; returns what it measured."""
     t0 = time.process_time()
@@ -49,7 +54,9 @@ def short_task(i: int) -> int:
 def main(mode: str) -> int:
     if mode.startswith("pool-"):
         with mp.get_context(mode[5:]).Pool(4) as pool:
-            print("total", sum(pool.map(alloc_task, [12] * 8)))  # 96 MiB
+            done = pool.map(alloc_task_in, [12] * 8, chunksize=1)
+        print("total", sum(n for _, n in done))  # 96 MiB
+        print("worker pids", *sorted({pid for pid, _ in done}))
     elif mode == "executor":
         with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as ex:
             print("total", sum(ex.map(alloc_task, [8] * 4)))  # 32 MiB
