@@ -7,6 +7,10 @@
  * fixed-size linear-probing hash table with backward-shift deletion, in static
  * storage, under hl_tables_lock. When it is full a sample is still counted as
  * allocated but not as live (hl_live_dropped says how often).
+ *
+ * The table is 12 MiB of zero pages until samples land in it; the walks over
+ * it (history, reset) visit only the chunks an insertion has touched, so a
+ * process with few live samples does not fault in every page as it ends.
  */
 #include "live_table.h"
 
@@ -29,6 +33,30 @@ typedef struct {
 static live_entry table[LIVE_SLOTS];
 static uint32_t live_count;
 static uint64_t dropped;
+
+/* Chunks of CHUNK entries that an insertion has written since the last reset
+ * (an entry only ever moves to a slot that held one, so the others are zero). */
+#define CHUNK  128u
+#define CHUNKS (LIVE_SLOTS / CHUNK)
+static uint64_t touched[CHUNKS / 64];
+
+static void touch(uint32_t i) {
+    touched[i / CHUNK / 64] |= 1ull << (i / CHUNK % 64);
+}
+
+/* The first entry of the next touched chunk at or after entry i, or LIVE_SLOTS. */
+static uint32_t next_touched(uint32_t i) {
+    for (uint32_t c = i / CHUNK; c < CHUNKS; c = (c / 64 + 1) * 64) {
+        uint64_t bits = touched[c / 64] >> (c % 64);
+        if (bits) return (c + (uint32_t)__builtin_ctzll(bits)) * CHUNK;
+    }
+    return LIVE_SLOTS;
+}
+
+/* The entry after i in a walk over the touched chunks. */
+static uint32_t next_entry(uint32_t i) {
+    return (i + 1) % CHUNK ? i + 1 : next_touched(i + 1);
+}
 
 static uint32_t home(uintptr_t p) {
     return (uint32_t)(((uint64_t)(p >> 4) * 0xD6E8FEB86659FD93ull) >> 45) & (LIVE_SLOTS - 1);
@@ -67,6 +95,7 @@ int hl_live_insert_locked(void *ptr, uint32_t slot, double weight) {
     table[i].slot = slot;
     table[i].weight = weight;
     table[i].t = (float)hl_now_s();
+    touch(i);
     live_count++;
     filter_inc(p);
     return 1;
@@ -101,12 +130,13 @@ int hl_live_remove_locked(void *ptr, uint32_t *slot, double *weight) {
 
 void hl_live_reset_locked(void) {
     if (live_count == 0 && dropped == 0) return; /* nothing to clear: skip the walk */
-    for (uint32_t i = 0; i < LIVE_SLOTS; i++)
+    for (uint32_t i = next_touched(0); i < LIVE_SLOTS; i = next_entry(i))
         if (table[i].ptr) {
             atomic_store_explicit(&hl_filter[hl_filter_slot((void *)table[i].ptr)], 0,
                                   memory_order_relaxed);
             table[i].ptr = 0;
         }
+    memset(touched, 0, sizeof touched);
     live_count = 0;
     dropped = 0;
 }
@@ -125,7 +155,7 @@ size_t hl_live_history_read(double t0, double t1, hl_live_history *out, size_t c
     double span = t1 > t0 ? t1 - t0 : 1.0;
     size_t n = 0;
     hl_lock(&hl_tables_lock);
-    for (uint32_t i = 0; i < LIVE_SLOTS; i++) {
+    for (uint32_t i = next_touched(0); i < LIVE_SLOTS; i = next_entry(i)) {
         const live_entry *e = &table[i];
         if (!e->ptr) continue;
         uint32_t slot = e->slot & (HL_LINE_SLOTS - 1);

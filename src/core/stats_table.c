@@ -112,9 +112,10 @@ void hl_set_filter(const char *only, const char *exclude, char sep) {
     copy_list(filter_only, only);
     copy_list(filter_exclude, exclude);
     filter_sep = sep;
-    file_slot *slots = hl_T->file_slots;
-    for (uint32_t i = 0; i < FILE_SLOTS; i++)
-        if (slots[i].hash) slots[i].verdict = -1;
+    /* by id, not by slot: the slots are 384 KiB, mostly never touched */
+    hl_tables_mem *m = hl_T;
+    for (uint32_t id = HL_FILE_FIRST_REAL; id < next_file_id; id++)
+        if (m->file_ids[id]) m->file_slots[m->file_ids[id] - 1].verdict = -1;
     hl_unlock(&hl_tables_lock);
 }
 

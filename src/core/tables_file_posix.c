@@ -106,6 +106,9 @@ static hl_tables_mem *map_new(const char *path, int takeover) {
     }
     if (ftruncate(fd, (off_t)sizeof(hl_tables_mem)) == 0)
         p = hl_real_mmap(NULL, sizeof(hl_tables_mem), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    /* every page is a hole: a fault need not read ahead (it would clear up to
+     * hundreds of KiB of page cache for the first write) */
+    if (p != MAP_FAILED) (void)madvise(p, sizeof(hl_tables_mem), MADV_RANDOM);
     int e = errno;
     close(fd);
     if (p == MAP_FAILED) {

@@ -103,11 +103,20 @@ def run(opts: Options, library: str | None) -> NoReturn:
 
 
 def _prepare(opts: Options) -> None:
-    """Imports what writing the profile needs, while the program runs."""
+    """Imports what writing the profile needs, while the program runs, and does
+    the work its first use would do (the library roots, the source decoder)."""
+    import codecs
+    import sysconfig
+
+    import heapline._core  # noqa: F401
     import heapline.document  # noqa: F401
+    import heapline.leaks  # noqa: F401
     import heapline.merge  # noqa: F401
 
+    sysconfig.get_paths()  # (names.py) loads the build's configuration data
+    codecs.lookup("utf-8-sig")  # (document.source_lines)
     if opts.report:
+        import rich._emoji_codes  # noqa: F401  (the first print imports it)
         import rich.console  # noqa: F401
 
         import heapline.reporters.terminal  # noqa: F401

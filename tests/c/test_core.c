@@ -248,6 +248,46 @@ static void test_live_history(void) {
     hl_set_sampling_interval(65536);
 }
 
+/* Many live samples, spread over the whole table: the history finds every
+ * one of them, and after a reset none (the walks visit only the parts of the
+ * table that insertions touched). */
+static void test_live_history_everywhere(void) {
+    int profiled = 0;
+    site_file = hl_file_intern("/tmp/prog.py", 12, &profiled);
+    hl_reset();
+    hl_set_sampling_interval(1);
+    hl_set_seed(11);
+    hl_set_where(fixed_where);
+    hl_set_enabled(1);
+    enum { N = 20000 };
+    static void *kept[N];
+    double t0 = hl_now_s();
+    for (int i = 0; i < N; i++)
+        sink = kept[i] = malloc(64);
+    size_t n = hl_live_history_read(t0, hl_now_s(), hist, 64);
+    unsigned long blocks = 0;
+    for (size_t i = 0; i < n; i++)
+        if (hist[i].file == site_file && hist[i].line == 7) blocks = (unsigned long)hist[i].blocks;
+    CHECK(blocks == N, "live blocks %lu, want %d", blocks, N);
+    hl_set_enabled(0);
+    hl_reset();
+    n = hl_live_history_read(t0, hl_now_s(), hist, 64);
+    CHECK(n == 0, "%zu history rows after a reset", n);
+    hl_set_enabled(1);
+    for (int i = 0; i < 3; i++)
+        free(kept[i]); /* were live before the reset: not in the table now */
+    sink = kept[0] = malloc(64);
+    n = hl_live_history_read(t0, hl_now_s(), hist, 64);
+    CHECK(n == 1 && hist[0].blocks == 1, "after the reset: %zu rows, %lu blocks", n,
+          n ? (unsigned long)hist[0].blocks : 0ul);
+    hl_set_enabled(0);
+    free(kept[0]);
+    for (int i = 3; i < N; i++)
+        free(kept[i]);
+    hl_set_where(NULL);
+    hl_set_sampling_interval(65536);
+}
+
 static void test_filter(void) {
     int p1 = -1, p2 = -1, p3 = -1;
     hl_set_filter("", "/usr/lib/python3\n/site/", '\n');
@@ -478,6 +518,7 @@ int main(void) {
     test_filter();
     test_sampling_unbiased();
     test_live_history();
+    test_live_history_everywhere();
     test_threads_exact();
     test_peak_exact_one_thread();
     test_peak_threads();
