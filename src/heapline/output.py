@@ -37,12 +37,9 @@ def deliver(doc: dict[str, Any], opts: Options) -> None:
             print(f"heapline: error: could not write {opts.json_path}: {e}", file=err)
     if opts.report:
         try:
-            from rich.console import Console
+            from heapline.reporters.terminal import render, report_console
 
-            from heapline.reporters.terminal import render
-
-            render(doc, Console(file=err, width=None if err.isatty() else 120,
-                                force_jupyter=False))
+            render(doc, report_console(err))
             err.flush()
         except Exception as e:  # the report must never change the exit status
             print(f"heapline: error: could not print the report: {e}", file=err)

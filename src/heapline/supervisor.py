@@ -116,7 +116,6 @@ def _prepare(opts: Options) -> None:
     sysconfig.get_paths()  # (names.py) loads the build's configuration data
     codecs.lookup("utf-8-sig")  # (document.source_lines)
     if opts.report:
-        import rich._emoji_codes  # noqa: F401  (the first print imports it)
         import rich.console  # noqa: F401
 
         import heapline.reporters.terminal  # noqa: F401

@@ -39,12 +39,11 @@ def add_arguments(diff: argparse.ArgumentParser) -> None:
 
 
 def main(ns: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from heapline.commands import UsageError, check_output
     from heapline.compare import compare
     from heapline.model import ProfileError, load_profile
     from heapline.reporters.diff import render
+    from heapline.reporters.terminal import report_console
 
     try:
         before, after = load_profile(ns.before), load_profile(ns.after)
@@ -52,8 +51,7 @@ def main(ns: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     out = check_output(ns.html_path, "--html") if ns.html_path else None
     comparison = compare(before, after, ns.before, ns.after)
-    console = Console(width=None if sys.stdout.isatty() else 120, force_jupyter=False)
-    render(comparison, console, top=ns.top)
+    render(comparison, report_console(), top=ns.top)
     if out:
         from heapline.reporters.html import render_diff, write_page
 

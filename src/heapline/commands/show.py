@@ -24,12 +24,10 @@ def add_arguments(show: argparse.ArgumentParser) -> None:
 
 
 def main(ns: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from heapline import rundir
     from heapline.commands import UsageError, check_output
     from heapline.model import ProfileError, load_profile
-    from heapline.reporters.terminal import render
+    from heapline.reporters.terminal import render, report_console
 
     if rundir.is_run_dir(ns.profile):
         doc = _from_run_dir(ns.profile)
@@ -44,9 +42,7 @@ def main(ns: argparse.Namespace) -> int:
             doc = load_profile(ns.profile)
         except ProfileError as exc:
             raise UsageError(str(exc)) from None
-    # as `heapline run` prints its report: the terminal's width, else 120
-    # columns (rich's own default when piped is 80)
-    render(doc, Console(width=None if sys.stdout.isatty() else 120, force_jupyter=False))
+    render(doc, report_console())
     return 0
 
 

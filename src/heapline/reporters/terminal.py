@@ -5,8 +5,9 @@ width."""
 from __future__ import annotations
 
 import shlex
+import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -14,6 +15,15 @@ from rich.text import Text
 from heapline.model import (LineEntry, cpu_seconds, file_names, format_bytes, format_seconds,
                             hot_lines, plural, profiled, ranked_lines, short_path, sparkline)
 from heapline.reporters.tables import Column, line_table
+
+def report_console(file: TextIO | None = None) -> Console:
+    """The console a report prints to (default standard output): the
+    terminal's width, else 120 columns (rich's own default when piped is 80);
+    headers as written (no emoji codes)."""
+    stream = sys.stdout if file is None else file
+    return Console(file=stream, width=None if stream.isatty() else 120, force_jupyter=False,
+                   emoji=False)
+
 
 SOURCE_WIDTH = 50
 #: Characters of the footprint sparkline in the header.
