@@ -131,14 +131,27 @@ def test_page_is_one_self_contained_file(known: tuple[Profiled, Path]) -> None:
 # ---- figures on the right lines -----------------------------------------------
 
 
+def block_cell(cell: str, mib: float) -> bool:
+    """A cell showing a line's block of `mib` MiB: that, or up to 0.2 MiB more
+    when a sample also fell on a small object the line made beside it (the
+    object header, an int), charged one sampling interval (64 KiB)."""
+    value, _, unit = cell.partition(" ")
+    try:
+        return unit == "MiB" and mib <= float(value) <= mib + 0.2
+    except ValueError:
+        return False
+
+
+
 def test_known_figures_are_on_their_lines(page: Page, known: tuple[Profiled, Path]) -> None:
     cells = row_cells(page, line_of("transient48"))
     assert cells[0] == str(line_of("transient48"))
-    assert cells[3:6] == ["48.0 MiB", "48.0 MiB", ""], cells  # allocated, at peak, live
+    # allocated, at peak, live
+    assert block_cell(cells[3], 48) and block_cell(cells[4], 48) and cells[5] == "", cells
     cells = row_cells(page, line_of("kept24"))
-    assert cells[3:6] == ["24.0 MiB", "", "24.0 MiB"], cells
+    assert block_cell(cells[3], 24) and cells[4] == "" and block_cell(cells[5], 24), cells
     cells = row_cells(page, line_of("hostile"))
-    assert cells[3] == "16.0 MiB" and cells[5] == "16.0 MiB", cells  # 2 Mi pointers
+    assert block_cell(cells[3], 16) and block_cell(cells[5], 16), cells  # 2 Mi pointers
     # the line with no figures between them is context, not a line with figures
     ctx = page.eval(f"document.getElementById('f0-L{line_of('transient48') + 1}').className")
     assert ctx == "ctx"
@@ -147,9 +160,9 @@ def test_known_figures_are_on_their_lines(page: Page, known: tuple[Profiled, Pat
     alloc = table_column(page, "lines-table", column_index(page, "lines-table", "allocated"))
     fn = table_column(page, "lines-table", 1)
     row = where.index(f"report_known.py:{line_of('transient48')}")
-    assert alloc[row] == "48.0 MiB" and fn[row] == "transient"
+    assert block_cell(alloc[row], 48) and fn[row] == "transient"
     row = where.index(f"report_known.py:{line_of('kept24')}")
-    assert alloc[row] == "24.0 MiB" and fn[row] == "kept"
+    assert block_cell(alloc[row], 24) and fn[row] == "kept"
     # the header: the peak and the line that reached it (a link to that line)
     peak = page.texts("dd strong.peak")[0]
     value = float(peak.split()[0])
@@ -164,8 +177,7 @@ def test_functions_table(page: Page) -> None:
     got = {n.split()[0]: a for n, a in zip(names, alloc)}
     # each function's block, and what else it allocates: a few small objects,
     # which a sample now and then charges one interval (64 KiB) for
-    mib = {n: float(a.split()[0]) for n, a in got.items() if a.endswith(" MiB")}
-    assert 48.0 <= mib.get("transient", 0) <= 48.2 and 24.0 <= mib.get("kept", 0) <= 24.2, got
+    assert block_cell(got.get("transient", ""), 48) and block_cell(got.get("kept", ""), 24), got
 
 
 def test_sorting_changes_the_order(page: Page) -> None:
@@ -412,7 +424,7 @@ def test_run_html_in_process(heapline: Heapline, browser: Browser, tmp_path: Pat
                                              cwd=tmp_path)
     assert out.is_file(), describe(run.proc)
     p = browser.open(out)
-    assert row_cells(p, line_of("kept24"))[3] == "24.0 MiB"
+    assert block_cell(row_cells(p, line_of("kept24"))[3], 24)
 
 
 def test_run_html_to_a_missing_directory(tmp_path: Path) -> None:
@@ -445,14 +457,14 @@ def test_notebook_output_is_one_page(browser: Browser, tmp_path: Path) -> None:
     assert len(outputs) == 1, [list(o) for o in outputs]
     text, frame = outputs[0]["text/plain"], outputs[0]["text/html"]
     assert "\x1b[" not in text
-    assert f"In [{cell}]:3" in text and "40.0 MiB" in text, text
+    assert f"In [{cell}]:3" in text and re.search(r"\b40\.[0-2] MiB", text), text
     m = re.fullmatch(r'<iframe srcdoc="([^"]*)" sandbox="allow-scripts"[^>]*></iframe>', frame)
     assert m, frame[:300]
     page_file = tmp_path / "cell.html"
     page_file.write_text(html.unescape(m.group(1)))
     p = browser.open(page_file)
     assert p.texts(".fname") == [f"In [{cell}]"]
-    assert row_cells(p, 3)[3] == "40.0 MiB"
+    assert block_cell(row_cells(p, 3)[3], 40)
     assert p.texts("#f0-L3 td.code") == ["block = bytearray(40 * MiB)"]
 
 
