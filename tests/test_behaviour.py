@@ -94,6 +94,19 @@ def test_script_ends_the_same(heapline: Heapline, tmp_path: Path, mode: str, rc:
     assert profiled.doc["argv"] == seen
 
 
+def test_audited_calls_run_no_python_code_of_heapline(heapline: Heapline,
+                                                     tmp_path: Path) -> None:
+    """heapline's audit hook (compile sites) is C and does nothing for events
+    other than "compile": the program's id() and sys._getframe() run no
+    Python function of heapline's (a hook in Python made id() 4x slower), so
+    they work in the deepest frame the recursion limit allows."""
+    if sys.version_info < (3, 12):
+        pytest.skip("3.11 counts C calls against the recursion limit too: there the "
+                    "deepest frame has no room for id() itself")
+    plain, _ = compare(heapline, [str(PROG), "audited"], cwd=tmp_path)
+    assert "audited calls at the recursion limit: ok" in plain.stdout, plain.stdout
+
+
 def test_stdin_is_passed_through(heapline: Heapline, tmp_path: Path) -> None:
     _, profiled = compare(heapline, [str(PROG), "stdin"], cwd=tmp_path,
                           stdin="line one\nline two\n")

@@ -156,7 +156,9 @@ def test_comparison_page(runs: tuple[Profiled, Profiled, Path], browser: Browser
     first = rows[0]
     assert first[0] == (f"prog.py:{line_no(AFTER, 'a = bytearray')} "
                         f"(was {line_no(BEFORE, 'a = bytearray')})"), first
-    assert first[1] == "edited" and "+16.0 MiB" in first, first
+    # +16 MiB, give or take a sampled small object in one run and not the other
+    assert first[1] == "edited" and any(re.fullmatch(r"\+(15\.9|16\.[01]) MiB", c)
+                                        for c in first), first
     moved = next(r for r in rows if r[-1].startswith("b = bytearray"))
     assert moved[1] == "moved" and f"(was {line_no(BEFORE, 'b = bytearray')})" in moved[0]
     runs_table = page.eval("""[...document.querySelectorAll('table.runs tbody tr')].map(

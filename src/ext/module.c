@@ -2,11 +2,12 @@
  * the file filter, installs the Python-allocator hooks, registers the frame
  * walker, and turns the core's tables into Python data (snapshot, counters,
  * and the per-line leak evidence: live_history). The functions of the tables
- * in a file are in tables_file.c.
+ * in a file are in tables_file.c, the "compile" audit hook in compile_hook.c.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "compile_hook.h"
 #include "cpu_sampler.h"
 #include "frame_walk.h"
 #include "heapline.h"
@@ -435,6 +436,9 @@ static PyMethodDef methods[] = {
     {"got_slots_into_heapline", got_slots_into_heapline, METH_NOARGS,
      "How many import slots of hooked names point into heapline now (tests)."},
     {"set_enabled", set_enabled, METH_O, "Start/stop charging samples to lines."},
+    {"set_compile_callback", hl_set_compile_callback, METH_O,
+     "cb(source, filename) for each 'compile' audit event from now on (None: off); "
+     "False when the audit hook could not be added."},
     {"detach", detach, METH_NOARGS, "Stop sampling and forget the frame walker (at exit)."},
     {"snapshot", snapshot, METH_NOARGS, "The core's tables as Python data."},
     {"live_history", live_history, METH_VARARGS,

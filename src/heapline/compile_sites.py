@@ -13,12 +13,16 @@ compiled source beside its lines.
 Bounded: at most SITES places per pseudo name, each with the first source
 compiled there (at most SOURCE_CHARS characters). The hook does nothing for
 real files or while no session runs; audit hooks cannot be removed, so it is
-added once per process.
+added once per process. The hook is the core's, in C (src/ext/compile_hook.c):
+an audit hook in Python would cost a Python call for every audited event of
+the program (`id()`, `sys._getframe()`), not only for compiles.
 """
 
 from __future__ import annotations
 
 import sys
+
+from heapline import _core
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
@@ -31,7 +35,6 @@ SOURCE_CHARS = 64 * 1024
 #: pseudo name -> {(file, line, function): source}
 _sites: dict[str, dict[tuple[str, int, str], str]] = {}
 _profiled: Callable[[str], bool] | None = None  # None: not recording
-_hooked = False
 
 
 def _nearest_profiled(frame: FrameType | None) -> FrameType | None:
@@ -43,12 +46,13 @@ def _nearest_profiled(frame: FrameType | None) -> FrameType | None:
     return None
 
 
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if event != "compile" or _profiled is None or len(args) < 2:
+def _on_compile(source: object, filename: object) -> None:
+    """The core's audit hook calls this for each "compile" event."""
+    if _profiled is None:
         return
     try:
-        _record(args[0], args[1])
-    except Exception:  # noqa: BLE001 - an audit hook's exception would be the program's
+        _record(source, filename)
+    except Exception:  # noqa: BLE001 - never the program's exception
         pass
 
 
@@ -75,17 +79,16 @@ def _record(source: object, filename: object) -> None:
 def start(profiled: Callable[[str], bool]) -> None:
     """Records compile sites from now on; `profiled(path)` says whether a
     file's lines are charged (the session's filter)."""
-    global _profiled, _hooked
+    global _profiled
     _sites.clear()
     _profiled = profiled
-    if not _hooked:
-        sys.addaudithook(_audit)
-        _hooked = True
+    _core.set_compile_callback(_on_compile)
 
 
 def stop() -> None:
     global _profiled
     _profiled = None
+    _core.set_compile_callback(None)
 
 
 def snapshot() -> dict[str, list[list[object]]]:

@@ -64,6 +64,23 @@ def children() -> None:
     print("inherited:", inherited.returncode)
 
 
+def at_the_recursion_limit(n: int) -> str:
+    """In the deepest frame Python's recursion limit allows, makes audited
+    calls (id(), sys._getframe()): on 3.12+, which limits Python frames apart
+    from C calls, they succeed unless an audit hook runs Python code for them
+    (heapline's hook is C, and does nothing for events other than
+    "compile")."""
+    try:
+        return at_the_recursion_limit(n + 1)
+    except RecursionError:
+        try:
+            id(n)
+            sys._getframe()
+        except RecursionError:
+            return "audited calls at the recursion limit: RecursionError"
+        return "audited calls at the recursion limit: ok"
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
     show()
@@ -95,6 +112,8 @@ def main() -> None:
         print(out, end="")
     elif mode == "children":
         children()
+    elif mode == "audited":
+        print(at_the_recursion_limit(0))
     else:
         sys.exit(f"unknown mode {mode!r}")
 

@@ -26,7 +26,7 @@ for py in "$@"; do
     cp "$root/tests/win/python/pyconfig.h" "$out/include/pyconfig.h"
     objs=()
     ok=1
-    for src in module.c frame_walk.c cpu_sampler.c tables_file.c timer_thread_win.c; do
+    for src in module.c frame_walk.c cpu_sampler.c tables_file.c compile_hook.c timer_thread_win.c; do
         obj="$out/${src%.c}.o"
         if ! "$cc" -std=c11 -O2 -Wall -Wextra -Werror -D_WIN32_WINNT=0x0601 \
             -I"$out/include" -I"$root/src/core" -c "$root/src/ext/$src" -o "$obj"; then
