@@ -114,7 +114,13 @@ hl_thread *hl_thread_attach(void) {
     hl_unlock(&hl_state_lock);
     if (idx == UINT32_MAX) {
         uint32_t n = atomic_fetch_add(&threads_used, 1);
-        if (n < HL_MAX_BLOCKS) idx = n;
+        if (n < HL_MAX_BLOCKS) {
+            idx = n;
+            /* never used: all zero, not sentinels (a free-list entry was reset
+             * by thread_exit). A zero room and countdowns would make the
+             * first slow path take "pending" counts of -2^61 each. */
+            thread_pool[idx] = fresh_thread;
+        }
     }
     t = idx == UINT32_MAX ? &shared_thread : &thread_pool[idx];
     TlsSetValue(hl_tls_index, t);
