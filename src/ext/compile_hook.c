@@ -27,10 +27,11 @@ static int on_audit(const char *event, PyObject *args, void *data) {
     if (event[0] != 'c' || strcmp(event, "compile") != 0) return 0;
     PyObject *cb = callback;
     if (cb == NULL || PyInterpreterState_Get() != callback_interp || !PyTuple_Check(args) ||
-        PyTuple_GET_SIZE(args) < 2)
+        PyTuple_GET_SIZE(args) < 2) {
         return 0;
-        /* the program's exception state, if any, is left as it was; an error of
-         * the callback's is dropped: it must never change what the program sees */
+    }
+    /* the program's exception state, if any, is left as it was; an error of
+     * the callback's is dropped: it must never change what the program sees */
 #if PY_VERSION_HEX >= 0x030C0000
     PyObject *saved = PyErr_GetRaisedException();
 #else
