@@ -153,3 +153,19 @@ def test_ignored_sigint_stays_ignored(tmp_path: Path) -> None:
     plain = seen([sys.executable, str(PROG)])
     assert plain in ("Handlers.SIG_IGN", str(int(signal.SIG_IGN))), plain
     assert seen([*heapline_cmd(), "run", "--no-report", str(PROG)]) == plain
+
+
+@pytest.mark.parametrize("mode", [[], ["--in-process"]], ids=["preload", "in-process"])
+def test_report_to_a_pipe_its_reader_closed(tmp_path: Path, mode: list[str]) -> None:
+    """`heapline run prog.py 2>&1 | head -c 1`: the reader is gone before the
+    report is printed. heapline ends as the program did (exit 0) and leaves
+    no run directory behind; before, rich's broken-pipe exit made it 1 (120
+    in process, from the interpreter's last flush)."""
+    prog = tmp_path / "prints_then_waits.py"
+    prog.write_text("import time\nprint('hello', flush=True)\ntime.sleep(1)\n")
+    cmd = " ".join(f"'{w}'" for w in [*heapline_cmd(), "run", *mode, str(prog)])
+    shell = f"{cmd} 2>&1 | head -c 1 >/dev/null; echo \"rc=${{PIPESTATUS[0]}}\""
+    proc = run_process(["bash", "-c", shell], cwd=tmp_path,
+                       env={"TMPDIR": str(tmp_path)})
+    assert proc.stdout.strip() == "rc=0", describe(proc)
+    assert not list(tmp_path.glob("heapline-*")), list(tmp_path.iterdir())

@@ -5,6 +5,7 @@ process that writes the profile: the supervising `heapline run` process
 
 from __future__ import annotations
 
+import os
 import sys
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
@@ -23,6 +24,29 @@ def report_stream() -> TextIO:
     return open(2, "w", encoding="utf-8", errors="replace", closefd=False)
 
 
+def say(stream: TextIO, text: str) -> None:
+    """One line on the report's stream, which may be a closed pipe (`heapline
+    run prog.py 2>&1 | head`): then nothing, and no exception."""
+    try:
+        print(text, file=stream)
+    except (OSError, ValueError):
+        pass
+
+
+def _drop_unwritten(stream: TextIO) -> None:
+    """The stream's reader is gone: what is still buffered for it goes to the
+    null device, so that the interpreter's last flush (--in-process: the
+    program's own) does not fail and turn its exit status into 120."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def deliver(doc: dict[str, Any], opts: Options) -> None:
     """Writes the document where -o says and the page where --html says, and
     prints the report unless --no-report; a failure is one line on standard
@@ -34,23 +58,27 @@ def deliver(doc: dict[str, Any], opts: Options) -> None:
         try:
             write_json(doc, opts.json_path)
         except OSError as e:
-            print(f"heapline: error: could not write {opts.json_path}: {e}", file=err)
+            say(err, f"heapline: error: could not write {opts.json_path}: {e}")
     if opts.report:
         try:
             from heapline.reporters.terminal import render, report_console
 
             render(doc, report_console(err))
             err.flush()
+        except (BrokenPipeError, SystemExit):
+            # the reader went away (rich turns a broken pipe into SystemExit(1)):
+            # nothing to tell, and no one to tell it to
+            _drop_unwritten(err)
         except Exception as e:  # the report must never change the exit status
-            print(f"heapline: error: could not print the report: {e}", file=err)
+            say(err, f"heapline: error: could not print the report: {e}")
     if opts.html_path:
         try:
             from heapline.reporters.html import write_profile_page
 
             write_profile_page(doc, opts.html_path)
-            print(f"heapline: HTML report written to {opts.html_path}", file=err)
+            say(err, f"heapline: HTML report written to {opts.html_path}")
         except Exception as e:  # noqa: BLE001 - one line, never a traceback
-            print(f"heapline: error: could not write {opts.html_path}: {e}", file=err)
+            say(err, f"heapline: error: could not write {opts.html_path}: {e}")
     try:
         err.flush()
     except (OSError, ValueError):

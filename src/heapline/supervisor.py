@@ -23,6 +23,7 @@ import sys
 
 from heapline import rundir
 from heapline.options import ENV_VAR, PACKAGE_DIR, Options
+from heapline.output import say
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
@@ -97,8 +98,8 @@ def run(opts: Options, library: str | None) -> NoReturn:
         if _write_profile(opts, opts.run_dir, pid, status) and not opts.keep_run_dir:
             rundir.remove(opts.run_dir)
         elif os.path.isdir(opts.run_dir):
-            print(f"heapline: the processes' profile data is kept in {opts.run_dir} "
-                  f"(`heapline show {opts.run_dir}` makes the profile)", file=sys.stderr)
+            say(sys.stderr, f"heapline: the processes' profile data is kept in {opts.run_dir} "
+                            f"(`heapline show {opts.run_dir}` makes the profile)")
     _end_as(status)
 
 
@@ -139,29 +140,32 @@ def _write_profile(opts: Options, path: str, pid: int, status: int) -> bool:
             name = signal.Signals(os.WTERMSIG(status)).name
             mine = [p for p in parts if p["process"].get("pid") == pid]
             if not mine:
-                print(f"heapline: error: the program was ended by {name} before it could save "
-                      f"its profile; no profile was written", file=sys.stderr)
+                say(sys.stderr, f"heapline: error: the program was ended by {name} before it "
+                                f"could save its profile; no profile was written")
                 return not parts
             if not mine[0].get("complete", True):
-                print(f"heapline: the program was ended by {name}; its profile holds what it "
-                      f"had recorded until then", file=sys.stderr)
+                say(sys.stderr, f"heapline: the program was ended by {name}; its profile holds "
+                                f"what it had recorded until then")
         # the exit status as Python's subprocess says it (-N: ended by signal N)
         doc = from_raw(merge(parts, pid, os.waitstatus_to_exitcode(status)))
     except MergeError as e:
-        print(f"heapline: error: {e}", file=sys.stderr)
+        say(sys.stderr, f"heapline: error: {e}")
         return False
     except Exception as e:  # noqa: BLE001 - one line, never a traceback
-        print(f"heapline: error: could not build the profile: {type(e).__name__}: {e}",
-              file=sys.stderr)
+        say(sys.stderr, f"heapline: error: could not build the profile: {type(e).__name__}: {e}")
         return False
     deliver(doc, opts)
     return True
 
 
 def _end_as(status: int) -> NoReturn:
-    """Ends this process with the program's exit status, or by its signal."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    """Ends this process with the program's exit status, or by its signal
+    (also when standard output or error is a pipe its reader has closed)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
         if signum not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be caught
