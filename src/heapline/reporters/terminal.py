@@ -16,6 +16,7 @@ from heapline.model import (LineEntry, cpu_seconds, file_names, format_bytes, fo
                             hot_lines, plural, profiled, ranked_lines, short_path, sparkline)
 from heapline.reporters.tables import Column, line_table
 
+
 def report_console(file: TextIO | None = None) -> Console:
     """The console a report prints to (default standard output): the
     terminal's width, else 120 columns (rich's own default when piped is 80);
