@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 from heapline import _core, rundir
 from heapline import session as heapline_session
 from heapline.options import ENV_VAR, Options
+from heapline.output import flush_quietly
 from heapline.session import Session
 
 class RunSession(Session):
@@ -169,7 +170,7 @@ class RunSession(Session):
             _core.detach()
         if doc is not None:
             if not at_exit:
-                _flush(sys.stdout)
+                flush_quietly(sys.stdout)
             from heapline.output import deliver
 
             deliver(doc, self.opts)
@@ -208,8 +209,8 @@ class RunSession(Session):
     @staticmethod
     def _die_by(signum: int) -> None:
         """End the process by the signal's default action, as it would have."""
-        _flush(sys.stdout)
-        _flush(sys.stderr)
+        flush_quietly(sys.stdout)
+        flush_quietly(sys.stderr)
         if sys.platform == "win32":
             # Windows' exit codes for these: STATUS_CONTROL_C_EXIT, as python
             # ends after an uncaught KeyboardInterrupt; 3, the C runtime's
@@ -229,15 +230,6 @@ class RunSession(Session):
             return
         self.finish()
         self._die_by(signum)
-
-
-def _flush(stream: Any) -> None:
-    """Flushes a standard stream, which a signal handler may find in the middle
-    of a write of the program's (a reentrant flush raises) or closed."""
-    try:
-        stream.flush()
-    except (RuntimeError, OSError, ValueError, AttributeError):
-        pass
 
 
 def _merged_document(path: str, opts: Options) -> dict[str, Any]:

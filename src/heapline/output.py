@@ -33,6 +33,16 @@ def say(stream: TextIO, text: str) -> None:
         pass
 
 
+def flush_quietly(stream: Any) -> None:
+    """Flushes a standard stream that may be closed, a pipe whose reader has
+    gone, or (in a signal handler) in the middle of a write of the program's,
+    where a reentrant flush raises."""
+    try:
+        stream.flush()
+    except (RuntimeError, OSError, ValueError, AttributeError):
+        pass
+
+
 def _drop_unwritten(stream: TextIO) -> None:
     """The stream's reader is gone: what is still buffered for it goes to the
     null device, so that the interpreter's last flush (--in-process: the
@@ -79,7 +89,4 @@ def deliver(doc: dict[str, Any], opts: Options) -> None:
             say(err, f"heapline: HTML report written to {opts.html_path}")
         except Exception as e:  # noqa: BLE001 - one line, never a traceback
             say(err, f"heapline: error: could not write {opts.html_path}: {e}")
-    try:
-        err.flush()
-    except (OSError, ValueError):
-        pass
+    flush_quietly(err)

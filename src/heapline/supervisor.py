@@ -23,7 +23,7 @@ import sys
 
 from heapline import rundir
 from heapline.options import ENV_VAR, PACKAGE_DIR, Options
-from heapline.output import say
+from heapline.output import flush_quietly, say
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
@@ -161,11 +161,8 @@ def _write_profile(opts: Options, path: str, pid: int, status: int) -> bool:
 def _end_as(status: int) -> NoReturn:
     """Ends this process with the program's exit status, or by its signal
     (also when standard output or error is a pipe its reader has closed)."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    flush_quietly(sys.stdout)
+    flush_quietly(sys.stderr)
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
         if signum not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be caught
