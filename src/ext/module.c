@@ -32,6 +32,14 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kw) {
     Py_RETURN_NONE;
 }
 
+static PyObject *set_seed(PyObject *self, PyObject *arg) {
+    (void)self;
+    unsigned long long seed = PyLong_AsUnsignedLongLong(arg);
+    if (seed == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+    hl_set_seed(seed ? seed : 1);
+    Py_RETURN_NONE;
+}
+
 static PyObjectArenaAllocator saved_arena;
 static int arena_wrapped;
 
@@ -461,6 +469,9 @@ static PyMethodDef methods[] = {
      "None to clear."},
     {"counters", counters, METH_NOARGS, "Exact per-hook {name: (calls, bytes)}."},
     {"footprint", footprint, METH_NOARGS, "(current_bytes, peak_bytes), exact."},
+    {"set_seed", set_seed, METH_O,
+     "set_seed(seed): the sampling draws start again from this seed, in this thread now and in "
+     "the others at their next sample."},
     {"reset", reset, METH_NOARGS, "Forget per-line stats, live blocks, peak and timeline."},
     {"now_s", now_s, METH_NOARGS, "The core's clock (seconds), which timeline times use."},
     {"file_charged", file_charged, METH_O,

@@ -252,7 +252,7 @@ def _trim(tb: TracebackType | None, skip: set[str]) -> TracebackType | None:
     return tb
 
 
-def _run_script(given: str, args: list[str]) -> None:
+def _run_script(given: str, args: list[str], session: Session) -> None:
     """As `python given args`: argv[0] as given, __file__ absolute, sys.path[0]
     the directory of the real file (symlinks resolved)."""
     path = os.path.abspath(given)
@@ -267,10 +267,11 @@ def _run_script(given: str, args: list[str]) -> None:
     ns.update(__name__="__main__", __file__=path, __cached__=None, __doc__=None,
               __loader__=SourceFileLoader("__main__", path), __package__=None, __spec__=None,
               __builtins__=builtins)
+    session.restart_draws()
     exec(code, ns)
 
 
-def _run_module(name: str, args: list[str]) -> None:
+def _run_module(name: str, args: list[str], session: Session) -> None:
     """As `python -m name args`, through the same runpy function, so the
     module's globals and tracebacks are the same too."""
     import runpy
@@ -281,6 +282,7 @@ def _run_module(name: str, args: list[str]) -> None:
     ns = sys.modules["__main__"].__dict__
     ns.clear()
     ns.update(__name__="__main__", __builtins__=builtins)
+    session.restart_draws()
     runpy._run_module_as_main(name, alter_argv=True)  # type: ignore[attr-defined]
 
 
@@ -356,9 +358,9 @@ def main(opts: Options | None = None, target_words: list[str] | None = None) -> 
     skip = {__file__}
     try:
         if opts.is_module:
-            _run_module(opts.target, opts.args)
+            _run_module(opts.target, opts.args, session)
         else:
-            _run_script(opts.target, opts.args)
+            _run_script(opts.target, opts.args, session)
     except SystemExit:
         raise
     except BaseException as e:  # noqa: BLE001 - shown as Python would, then exit 1

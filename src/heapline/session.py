@@ -67,14 +67,15 @@ class Session:
         self._inprocess = False
         self.native_hooks = False
         self.t0 = 0.0  # the core's clock at start: times in the document count from it
+        self.seed = 0  # the sampling draws' seed of this session
 
     def start(self) -> None:
         """Hooks and samplers on; per-line tables start empty."""
         if self.running:
             return
         o = self.opts
-        seed = o.seed or int.from_bytes(os.urandom(8), "little") or 1
-        _core.configure(interval=o.interval, seed=seed, only="\n".join(o.profile_only),
+        self.seed = o.seed or int.from_bytes(os.urandom(8), "little") or 1
+        _core.configure(interval=o.interval, seed=self.seed, only="\n".join(o.profile_only),
                         exclude="\n".join(excluded_prefixes(o.profile_all, o.profile_include)))
         _core.reset()
         self.t0 = _core.now_s()
@@ -94,6 +95,15 @@ class Session:
             _core.cpu_start(o.cpu_interval, o.wall)
         compile_sites.start(_core.file_charged)
         self.running = True
+
+    def restart_draws(self) -> None:
+        """The sampling draws start again from the session's seed: called just
+        before the program's first line, so that what heapline did since
+        start() (paths, times and keys whose lengths differ from run to run)
+        does not move where the samples fall in the program's allocations, and
+        one --seed gives one set of samples."""
+        if self.running and self.opts.memory:
+            _core.set_seed(self.seed)
 
     def stop(self) -> None:
         """Hooks off: the program runs at full speed again; the data stays."""
