@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from heapline import __version__
-from heapline.commands import PROG, UsageError, _Parser
+from heapline.commands import PROG, UsageError
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
@@ -44,9 +44,11 @@ def _command_word(argv: Sequence[str]) -> str | None:
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given the command line, with the arguments of its command
     only (all commands' otherwise)."""
-    parser = _Parser(prog=PROG, description="Line-level CPU and memory profiler for Python.")
+    from heapline.commands.parser import Parser
+
+    parser = Parser(prog=PROG, description="Line-level CPU and memory profiler for Python.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     chosen = _command_word(argv) if argv is not None else None
     for name, help_text in COMMANDS.items():
         command = sub.add_parser(name, help=help_text)

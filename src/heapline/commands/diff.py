@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from heapline.commands import positive_int
+from heapline.commands.parser import positive_int
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:

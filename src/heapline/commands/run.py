@@ -6,19 +6,21 @@ imports patched."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-from heapline.commands import PROG, UsageError, check_output, positive_int
+from heapline.commands import PROG, UsageError, check_output
 from heapline.options import DEFAULT_CPU_INTERVAL, DEFAULT_INTERVAL, PACKAGE_DIR, Options
 
 TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
 if TYPE_CHECKING:
+    import argparse
     from typing import NoReturn
 
 
 def _positive_float(text: str) -> float:
+    import argparse
+
     try:
         value = float(text)
     except ValueError:
@@ -29,6 +31,10 @@ def _positive_float(text: str) -> float:
 
 
 def add_arguments(run: argparse.ArgumentParser) -> None:
+    import argparse
+
+    from heapline.commands.parser import positive_int
+
     run.usage = f"{PROG} run [options] (script.py | -m module) [args ...]"
     run.add_argument("-o", "--json", dest="json_path", metavar="FILE",
                      help="write the profile document (JSON) to FILE")
