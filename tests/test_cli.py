@@ -104,3 +104,110 @@ def test_report_goes_to_stderr_not_stdout(tmp_path: Path) -> None:
     assert proc.stderr.startswith(plain.stderr), describe(proc)
     assert len(proc.stderr) > len(plain.stderr), "no report was printed"
     assert out.is_file()
+
+
+# `heapline run` command lines that heapline.commands.runline reads without
+# argparse: each must give what argparse gives.
+QUICK_LINES = [
+    ["prog.py"],
+    ["prog.py", "--json", "x", "-o", "y", "--help"],
+    ["--no-report", "-o", "out.json", "prog.py", "a", "b"],
+    ["--json=out.json", "--html", "p.html", "prog.py"],
+    ["-oout.json", "--cpu-only", "--cpu-interval", "0.002", "prog.py"],
+    ["--memory-only", "--sampling-interval", "4096", "--seed", "7", "prog.py"],
+    ["--sampling-interval=1000", "--seed=3", "--cpu-interval=1e-3", "prog.py"],
+    ["--profile-all", "--profile-only", "a,b", "--off", "--wall", "prog.py"],
+    ["--no-children", "--keep-run-dir", "--in-process", "prog.py", "-o", "x"],
+    ["-o", "a", "-o", "b", "--seed", "1", "--seed", "2", "prog.py"],
+    ["--json=", "prog.py"],
+    ["--", "prog.py", "--no-report"],
+    ["-m", "http.server", "8000"],
+    ["--no-report", "-mhttp.server", "--help"],
+    ["-m"],
+]
+
+# Lines it leaves to argparse (which accepts some of them, refuses others).
+ARGPARSE_LINES = [
+    [],
+    ["--help"],
+    ["-h", "prog.py"],
+    ["--no-rep", "prog.py"],  # an abbreviation
+    ["--json"],
+    ["--json", "--no-report", "prog.py"],
+    ["-o=out.json", "prog.py"],
+    ["--json=-x", "prog.py"],
+    ["--seed", "-1", "prog.py"],
+    ["--seed", "0", "prog.py"],
+    ["--sampling-interval", "1e3", "prog.py"],
+    ["--cpu-interval", "nan", "prog.py"],
+    ["--cpu-interval", "inf", "prog.py"],
+    ["--cpu-only", "--memory-only", "prog.py"],
+    ["--off=1", "prog.py"],
+    ["--unknown", "prog.py"],
+    ["-", "prog.py"],
+    ["--"],
+]
+
+
+def _argparse_reading(words: list[str]) -> dict[str, object] | str:
+    """What heapline.cli's argparse parser makes of `heapline run WORDS`: its
+    attributes, with the target as options_from_args takes it, or the error."""
+    from heapline.cli import build_parser
+    from heapline.commands import UsageError
+    from heapline.commands.run import split_module_target
+
+    line = split_module_target(["run", *words])
+    try:
+        ns = build_parser(line).parse_args(line)
+    except UsageError as e:
+        return f"error: {e}"
+    except SystemExit:  # --help
+        return "exit"
+    return _comparable(vars(ns))
+
+
+def _comparable(attrs: dict[str, object]) -> dict[str, object]:
+    attrs = dict(attrs)
+    target = list(attrs["target"])  # type: ignore[call-overload]
+    attrs["target"] = target[1:] if target[:1] == ["--"] else target
+    return attrs
+
+
+@pytest.mark.parametrize("words", QUICK_LINES, ids=" ".join)
+def test_quick_reading_of_run_is_argparse_s(words: list[str]) -> None:
+    from heapline.commands import runline
+
+    quick = runline.read(words)
+    assert quick is not None, f"left to argparse: {words}"
+    assert _comparable(vars(quick)) == _argparse_reading(words)
+
+
+@pytest.mark.parametrize("words", ARGPARSE_LINES, ids=" ".join)
+def test_unusual_run_lines_are_left_to_argparse(words: list[str]) -> None:
+    from heapline.commands import runline
+
+    assert runline.read(words) is None
+
+
+def test_run_starts_the_program_before_importing_argparse(tmp_path: Path) -> None:
+    """The program's first line runs before heapline imports argparse, re or
+    enum (6-9 ms of its start-up): the supervisor imports them, if at all,
+    while the program runs."""
+    script = tmp_path / "prog.py"
+    marker = tmp_path / "started"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    check = (
+        "import sys, runpy\n"
+        "from heapline import supervisor\n"
+        "spawn = supervisor.os.posix_spawn\n"
+        "def watched(*a, **k):\n"
+        "    print(sorted(m for m in ('argparse', 're', 'enum') if m in sys.modules))\n"
+        "    return spawn(*a, **k)\n"
+        "supervisor.os.posix_spawn = watched\n"
+        "from heapline.cli import main\n"
+        f"main(['run', '--no-report', '-o', {str(tmp_path / 'p.json')!r}, {str(script)!r}])\n"
+    )
+    proc = run_process([sys.executable, "-c", check])
+    assert proc.returncode == 0, describe(proc)
+    assert marker.exists()
+    assert proc.stdout.splitlines()[0] == "[]", describe(proc)

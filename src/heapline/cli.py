@@ -61,6 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         if words and words[0] == "run":
+            from heapline.commands import runline
+
+            quick = runline.read(words[1:])
+            if quick is not None:  # the program starts before argparse is imported
+                from heapline.commands import run
+
+                run.main(quick)
             from heapline.commands.run import split_module_target
 
             words = split_module_target(words)

@@ -17,8 +17,8 @@ program did, with its exit status or by the same signal.
 
 from __future__ import annotations
 
+import _signal as signal  # type: ignore[import-not-found]  # signal imports enum: slow
 import os
-import signal
 import sys
 
 from heapline import rundir
@@ -137,7 +137,9 @@ def _write_profile(opts: Options, path: str, pid: int, status: int) -> bool:
     try:
         parts, _ = collect(path)
         if os.WIFSIGNALED(status):
-            name = signal.Signals(os.WTERMSIG(status)).name
+            import signal as signals
+
+            name = signals.Signals(os.WTERMSIG(status)).name
             mine = [p for p in parts if p["process"].get("pid") == pid]
             if not mine:
                 say(sys.stderr, f"heapline: error: the program was ended by {name} before it "

@@ -1,7 +1,8 @@
 """One module per `heapline` command (run, show, view, diff): each adds its arguments to
 its part of the command line parser (``add_arguments``) and carries the command out
 (``main``, which returns the exit status). heapline.cli puts them together;
-what they share is here, and the argparse parts in heapline.commands.parser."""
+what they share is here, and the argparse parts in heapline.commands.parser
+(not imported by a `heapline run` that heapline.commands.runline reads)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import argparse
     from typing import NoReturn
 
+    from heapline.commands.runline import RunArgs
+
 
 def _positive_float(text: str) -> float:
     import argparse
@@ -129,7 +131,7 @@ def _check_module(name: str) -> list[str]:
     return sorted({p for p in places if os.path.isabs(p) and not p.startswith(own)})
 
 
-def options_from_args(ns: argparse.Namespace) -> Options:
+def options_from_args(ns: argparse.Namespace | RunArgs) -> Options:
     target: list[str] = list(ns.target)
     if target and target[0] == "--":
         target = target[1:]
@@ -239,5 +241,5 @@ def split_module_target(argv: list[str]) -> list[str]:
     return argv
 
 
-def main(ns: argparse.Namespace) -> NoReturn:
+def main(ns: argparse.Namespace | RunArgs) -> NoReturn:
     run_profiled(options_from_args(ns), ns.in_process)
