@@ -117,6 +117,14 @@ HL_EXPORT void hl_set_where(hl_where_fn fn);
  * Returns 0 when the table is full (id 0 is never a real file). */
 HL_EXPORT uint32_t hl_file_intern(const char *name, size_t len, int *profiled);
 HL_EXPORT const char *hl_file_name(uint32_t id);
+/* hl_file_intern for a caller that has an object standing for the name (the
+ * code object's file name string): a small cache keyed by it answers without
+ * hashing the name or taking the lock. An entry is used only when the name
+ * interned under its id is `name` byte for byte and the filter has not changed
+ * since, so a key reused for another name, or two threads writing one entry,
+ * cost a lookup, never a wrong id. */
+HL_EXPORT uint32_t hl_file_intern_keyed(const void *key, const char *name, size_t len,
+                                        int *profiled);
 /* Filter: a file is profiled when it matches one "only" substring (if any are
  * set) and starts with none of the "exclude" prefixes, or starts with one of
  * the exclude list's exceptions (items written "!prefix"). Strings are copied.

@@ -8,9 +8,14 @@
  * hl_tables_lock except hl_file_intern's callers, which take it too. The
  * counts are private (a child after fork copies the file table up to its own
  * next_file_id) and mirrored into hl_T's header for readers.
+ *
+ * hl_file_intern_keyed's cache is read and written without the lock: each
+ * entry is checked against the name table (ids below next_file_id never
+ * change) and the filter's epoch before it is believed.
  */
 #include "stats_table.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 hl_spinlock hl_tables_lock = HL_SPINLOCK_INIT;
@@ -25,6 +30,8 @@ typedef hl_file_slot file_slot;
 static uint32_t next_file_id = HL_FILE_FIRST_REAL;
 static uint32_t names_used = 1; /* offset 0 is the empty string */
 static uint32_t used_count;     /* entries of used_index[] in use */
+
+static _Atomic uint32_t filter_epoch; /* advanced by hl_set_filter */
 
 static char filter_only[FILTER_CHARS];
 static char filter_exclude[FILTER_CHARS];
@@ -116,6 +123,7 @@ void hl_set_filter(const char *only, const char *exclude, char sep) {
     hl_tables_mem *m = hl_T;
     for (uint32_t id = HL_FILE_FIRST_REAL; id < next_file_id; id++)
         if (m->file_ids[id]) m->file_slots[m->file_ids[id] - 1].verdict = -1;
+    atomic_fetch_add(&filter_epoch, 1);
     hl_unlock(&hl_tables_lock);
 }
 
@@ -158,6 +166,40 @@ uint32_t hl_file_intern(const char *name, size_t len, int *profiled) {
     hl_lock(&hl_tables_lock);
     uint32_t id = hl_file_intern_locked(name, len, profiled);
     hl_unlock(&hl_tables_lock);
+    return id;
+}
+
+/* hl_file_intern_keyed's cache: direct-mapped by the key's address. */
+#define KEYED_SLOTS 1024u
+static struct {
+    _Atomic(const void *) key;
+    _Atomic uint64_t val; /* id | profiled << 32 | filter epoch << 33 */
+} keyed[KEYED_SLOTS];
+
+uint32_t hl_file_intern_keyed(const void *key, const char *name, size_t len, int *profiled) {
+    uintptr_t k = (uintptr_t)key;
+    size_t i = (size_t)((k >> 4) ^ (k >> 14)) & (KEYED_SLOTS - 1);
+    uint32_t epoch = atomic_load_explicit(&filter_epoch, memory_order_acquire);
+    if (atomic_load_explicit(&keyed[i].key, memory_order_relaxed) == key) {
+        uint64_t v = atomic_load_explicit(&keyed[i].val, memory_order_relaxed);
+        uint32_t id = (uint32_t)v;
+        const hl_tables_mem *m = __atomic_load_n(&hl_T, __ATOMIC_ACQUIRE);
+        if ((uint32_t)(v >> 33) == (epoch & 0x7FFFFFFFu) && id >= HL_FILE_FIRST_REAL &&
+            id < __atomic_load_n(&next_file_id, __ATOMIC_ACQUIRE) && m->file_ids[id] != 0) {
+            const file_slot *s = &m->file_slots[m->file_ids[id] - 1];
+            if (s->len == len && same_bytes(m->names + s->off, name, len)) {
+                *profiled = (int)((v >> 32) & 1);
+                return id;
+            }
+        }
+    }
+    uint32_t id = hl_file_intern(name, len, profiled);
+    if (id != 0) {
+        uint64_t v = (uint64_t)id | (uint64_t)(*profiled ? 1 : 0) << 32 |
+                     (uint64_t)(epoch & 0x7FFFFFFFu) << 33;
+        atomic_store_explicit(&keyed[i].key, key, memory_order_relaxed);
+        atomic_store_explicit(&keyed[i].val, v, memory_order_relaxed);
+    }
     return id;
 }
 

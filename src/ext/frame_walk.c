@@ -155,7 +155,7 @@ int heapline_where_in(PyThreadState *ts, hl_site *out, hl_frame_pos *pos) {
         Py_ssize_t n = utf8_of(co->co_filename, &name, buf, sizeof buf);
         if (n < 0) continue;
         int profiled = 0;
-        uint32_t id = hl_file_intern(name, (size_t)n, &profiled);
+        uint32_t id = hl_file_intern_keyed(co->co_filename, name, (size_t)n, &profiled);
         if (id == 0 || !profiled) continue;
         out->file = id;
         out->line = frame_line(f, co);

@@ -310,6 +310,34 @@ static void test_filter(void) {
     CHECK(a == b && strcmp(hl_file_name(a), "/x/y.py") == 0, "interning not stable");
 }
 
+/* The keyed cache (the frame walk's): the same id and verdict as interning by
+ * name, when the key stands for another name than before, and after the
+ * filter changes. */
+static void test_file_intern_keyed(void) {
+    static const char names[][16] = {"/k/one.py", "/k/two.py", "/lib/three.py"};
+    int key_a, key_b, p = -1, q = -1;
+    hl_set_filter("", "/lib/", '\n');
+    uint32_t one = hl_file_intern(names[0], 9, &q);
+    for (int round = 0; round < 3; round++) {
+        uint32_t got = hl_file_intern_keyed(&key_a, names[0], 9, &p);
+        CHECK(got == one && p == 1, "round %d: id %u (want %u), profiled %d", round, got, one, p);
+    }
+    /* the same key for another name (an address reused): that name's id */
+    uint32_t two = hl_file_intern_keyed(&key_a, names[1], 9, &p);
+    CHECK(two != one && two == hl_file_intern(names[1], 9, &q) && p == 1,
+          "reused key: id %u, by name %u", two, hl_file_intern(names[1], 9, &q));
+    CHECK(hl_file_intern_keyed(&key_a, names[0], 9, &p) == one, "the first name again");
+    uint32_t three = hl_file_intern_keyed(&key_b, names[2], 13, &p);
+    CHECK(three == hl_file_intern(names[2], 13, &q) && p == 0, "excluded: id %u, profiled %d",
+          three, p);
+    hl_set_filter("three", "", '\n');
+    CHECK(hl_file_intern_keyed(&key_b, names[2], 13, &p) == three && p == 1,
+          "after the filter changed: profiled %d", p);
+    CHECK(hl_file_intern_keyed(&key_a, names[0], 9, &p) == one && p == 0,
+          "after the filter changed: one.py profiled %d", p);
+    hl_set_filter("", "", '\n');
+}
+
 /* ---- threads ------------------------------------------------------------- */
 enum { THREADS = 8, ROUNDS = 20000 };
 static void *thread_body(void *arg) {
@@ -516,6 +544,7 @@ int main(void) {
     test_dlsym_returns_hooks();
     test_footprint_peak();
     test_filter();
+    test_file_intern_keyed();
     test_sampling_unbiased();
     test_live_history();
     test_live_history_everywhere();
