@@ -189,6 +189,7 @@ def test_unusual_run_lines_are_left_to_argparse(words: list[str]) -> None:
     assert runline.read(words) is None
 
 
+@linux_only
 def test_run_starts_the_program_before_importing_argparse(tmp_path: Path) -> None:
     """The program's first line runs before heapline imports argparse, re or
     enum (6-9 ms of its start-up): the supervisor imports them, if at all,
