@@ -42,8 +42,9 @@ from benchkit.catalog import WORKLOADS, Workload
 from benchkit.procs import Run, RunFailed
 from benchkit.tools import Tool
 
-#: heapline's targets over the programs of the Scalene paper (issue #6)
-TARGETS = {"heapline": ("CPU+memory", 1.10, 1.5), "heapline-cpu": ("CPU-only", 1.02, None)}
+#: heapline's targets over the programs of the Scalene paper (issue #15; #6 asked
+#: for 1.10x and 1.5x at worst)
+TARGETS = {"heapline": ("CPU+memory", 1.05, 1.30), "heapline-cpu": ("CPU-only", 1.02, None)}
 GROUPS = ("paper", "own", "startup")
 
 
