@@ -124,14 +124,11 @@ def test_seed_makes_a_run_reproducible(heapline: Heapline) -> None:
     program's first line (session.restart_draws) and whatever the output
     file is called: the fixture's two profiles are in directories whose names
     can differ in length (profile9, profile10), which once moved two samples.
-    (Not across environments of different sizes, nor between a first run
-    that writes heapline's byte-code caches and the next, nor with the CPU
-    sampling thread beside the program: its stack and malloc arena are
-    mapped where address-space randomization puts them, which on 3.14 gave
-    two layouts in ten runs (none with `setarch -R`). All three change the
-    heap's layout, whether the program's reallocs grow in place, and so the
-    byte counts the draws consume. So: memory only, and a first run for the
-    caches.)"""
+    The program's marked lines make fixed-size objects only (no list that
+    grows: see seeded.py); the first run writes the byte-code caches. Memory
+    only: the CPU sampler's requests interrupt the loop at moments that vary,
+    and on 3.15 an interrupted loop turn now and then charges its int to the
+    tuple's line or the other way round (one run in six)."""
     seeded = ["--memory-only", "--seed", "7"]
     heapline.run(str(SEEDED), options=seeded)
     first = estimates(heapline.run(str(SEEDED), options=seeded).doc)
