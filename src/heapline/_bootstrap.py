@@ -182,8 +182,12 @@ class RunSession(Session):
 
     def _build(self) -> dict[str, Any] | None:
         """The document to deliver here; None when there is none, or when
-        another process delivers it (this process's part is saved for it)."""
-        if not (self.opts.json_path or self.opts.report or self.opts.html_path):
+        another process delivers it (this process's part is saved for it).
+        A run directory exists only where something is to be written, so a
+        process with one always leaves its part (the program's process under
+        the supervisor is not told the output paths: supervisor.run)."""
+        o = self.opts
+        if not (o.run_dir or o.json_path or o.report or o.html_path):
             return None
         try:
             raw = self.raw()

@@ -80,11 +80,9 @@ def run(opts: Options, library: str | None) -> NoReturn:
     # The program's process leaves its part in the run directory and this one
     # writes the outputs, so it is not told their paths: their lengths would
     # change its environment, with it the layout of its heap (realloc in
-    # place or not), and so where --seed's samples fall. `report` tells it
-    # whether to leave a part.
+    # place or not), and so where --seed's samples fall.
     told = Options.from_values(opts.without_target())
     told.json_path = told.html_path = None
-    told.report = writes
     env[ENV_VAR] = told.to_env()
     if opts.run_dir and opts.children:
         env[rundir.CHILDREN_ENV] = opts.run_dir
