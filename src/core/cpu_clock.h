@@ -1,8 +1,8 @@
 /* Clocks for the CPU sampler (src/ext/cpu_sampler.c): any thread's CPU time by
  * its native id, the calling thread's and the process's user/system split, and
  * a monotonic clock. Windows: GetThreadTimes / GetProcessTimes /
- * QueryThreadCycleTime / QueryPerformanceCounter (cpu_clock_win.c); POSIX:
- * per-thread CPU-time clocks, getrusage and CLOCK_MONOTONIC (cpu_clock_posix.c).
+ * QueryThreadCycleTime / QueryPerformanceCounter (windows/cpu_clock.c); POSIX:
+ * per-thread CPU-time clocks, getrusage and CLOCK_MONOTONIC (posix/cpu_clock.c).
  * All times are in nanoseconds.
  */
 #ifndef HEAPLINE_CPU_CLOCK_H

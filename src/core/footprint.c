@@ -25,7 +25,6 @@
  */
 #include "footprint.h"
 
-#include "inprocess.h"
 #include "stats_table.h"
 
 #include <string.h>

@@ -18,4 +18,8 @@ void hl_fp_attach_locked(hl_thread *t, hl_block *b, int64_t cur);
 void hl_fp_detach_locked(hl_thread *t, hl_block *b);
 void hl_fp_shared_grew_locked(void);
 
+/* Starts counting the footprint from `bytes`: what the heap held when the
+ * hooks went on in a running process (the platform's in-process start). */
+void hl_footprint_set_baseline(int64_t bytes);
+
 #endif

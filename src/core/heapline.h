@@ -273,13 +273,13 @@ typedef void (*hl_exit_fn)(int status);
 HL_EXPORT void hl_set_exit_hook(hl_exit_fn fn);
 
 /* A child made by fork() starts with SIGTERM's default action when its parent
- * had a handler (the child's Python re-installs it; see native_hooks_linux.c).
+ * had a handler (the child's Python re-installs it; see linux/native_hooks.c).
  * Only while on: a process in which heapline installed the handler. POSIX. */
 HL_EXPORT void hl_set_fork_child_sigterm_default(int on);
 
 /* A profiled child process: SIGTERM (while it has its default action) notes
  * in the tables file that it ended the process, then ends it as the default
- * would (term_signal_posix.c). 1 when installed. POSIX. */
+ * would (posix/term_signal.c). 1 when installed. POSIX. */
 HL_EXPORT int hl_install_term_note(void);
 
 /* In-process mode: patch the import slots of every loaded module (and of

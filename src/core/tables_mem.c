@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-/* Page-aligned: its pages are its own (tables_file_posix.c may hand them back). */
+/* Page-aligned: its pages are its own (posix/tables_file.c may hand them back). */
 _Alignas(4096) hl_tables_mem hl_tables_static;
 hl_tables_mem *hl_T = &hl_tables_static;
 

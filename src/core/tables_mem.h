@@ -2,8 +2,9 @@
  * the per-line table and the footprint timeline, in one pointer-free struct
  * (hl_tables_mem) with a self-describing header. hl_T points at it: at a
  * static instance by default (untouched pages cost nothing), or at a
- * file-backed shared mapping after hl_tables_to_file (tables_file_*.c), so
- * that what the process recorded up to a SIGKILL stays readable.
+ * file-backed shared mapping after hl_tables_to_file
+ * (platform/<os>/tables_file.c), so that what the process recorded up to a
+ * SIGKILL stays readable.
  *
  * All writes are under hl_tables_lock. The authoritative counts stay private
  * to their owners (stats_table.c, footprint.c); each is mirrored into the
@@ -109,7 +110,7 @@ void hl_stats_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int line
 /* Copies the timeline and the footprint mirrors (or, !lines, none). */
 void hl_footprint_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines);
 
-/* ---- tables_file_*.c ---- */
+/* ---- platform/<os>/tables_file.c ---- */
 /* The longest run directory, and a file path in one ("/tables-" and a pid). */
 #define HL_TABLES_DIR_MAX  4000u
 #define HL_TABLES_PATH_CAP (HL_TABLES_DIR_MAX + 32u)
@@ -122,5 +123,15 @@ void hl_tables_set_error(int e);
  * -1: an OS error (hl_tables_set_error); -2: not a tables file (why). */
 int hl_tables_os_load(const char *path, size_t extra, void **buf, char *why, size_t why_len);
 void hl_tables_os_unload(void *buf, size_t extra);
+#ifndef _WIN32
+/* Fork handlers of the tables (posix/tables_file.c, registered by the hooks):
+ * prepare takes the tables lock (the forking thread marked busy, so that
+ * nothing it allocates until the fork is sampled), parent and child release
+ * it; the child's first moves its tables into its own file when the parent
+ * had one. */
+void hl_tables_fork_prepare(void);
+void hl_tables_fork_parent(void);
+void hl_tables_fork_child(void);
+#endif
 
 #endif

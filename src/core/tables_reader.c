@@ -2,12 +2,12 @@
  *
  * The file is not trusted: its writer may have died at any instruction, or
  * it may not be heapline's at all. The reader works on a private copy
- * (tables_file_*.c), checked once, in full, before anything is handed out:
- * the header (magic, version, the table sizes, every count in range, the
- * state), each file id below next_file_id (its slot within the table and
- * naming it, its name within the used arena, NUL-terminated, with no NUL
- * inside), and each listed row (its slot within the table and listed once,
- * its file id one of the files). Rows cleared by a reset the writer was in
+ * (platform/<os>/tables_file.c), checked once, in full, before anything is
+ * handed out: the header (magic, version, the table sizes, every count in
+ * range, the state), each file id below next_file_id (its slot within the
+ * table and naming it, its name within the used arena, NUL-terminated, with
+ * no NUL inside), and each listed row (its slot within the table and listed
+ * once, its file id one of the files). Rows cleared by a reset the writer was in
  * (file 0) are left out. A file written while it was copied is read as of
  * its header (the writer publishes each count after the data it covers).
  */

@@ -1,5 +1,5 @@
 /* The CPU sampler's timer thread, behind one interface for POSIX threads
- * (timer_thread_posix.c) and Windows (timer_thread_win.c): start it, let it
+ * (posix/timer_thread.c) and Windows (windows/timer_thread.c): start it, let it
  * sleep for fractions of a millisecond and up, stop and join it, and forget it
  * in a child process after fork(). One timer thread exists at a time.
  */

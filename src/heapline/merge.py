@@ -7,7 +7,7 @@ The merged raw data has the shape of one session's (Session.raw), so the
 document is built from it as from a single process's, plus `processes`:
 
 - a process that SIGTERM ended (the core notes it in the tables file, see
-  term_signal_posix.c) is whole from its tables: its lines, timeline and
+  posix/term_signal.c) is whole from its tables: its lines, timeline and
   peak; its counters and leak evidence are not there;
 - per line, every figure is the sum over the processes (a line run by 8 pool
   workers shows the time and bytes of all 8); `peak_bytes` of a line sums what

@@ -1,4 +1,4 @@
-/* C tests of the tables in a file (tables_mem.h, tables_file_posix.c,
+/* C tests of the tables in a file (tables_mem.h, posix/tables_file.c,
  * tables_reader.c), linked directly against libheapline as test_core is (its
  * malloc and exit are the process's): rows survive the move into the file; a
  * second mapping of the file sees rows added later with no call; a forked

@@ -1,5 +1,5 @@
-/* POSIX tests of the live-summary channel (shm_posix.c) and the CPU clocks
- * (cpu_clock_posix.c): a forked child opens the parent's channel by pid and
+/* POSIX tests of the live-summary channel (posix/shm.c) and the CPU clocks
+ * (posix/cpu_clock.c): a forked child opens the parent's channel by pid and
  * waits for a known summary; thread and process CPU times advance.
  */
 #include "cpu_clock.h"

@@ -26,10 +26,12 @@ for py in "$@"; do
     cp "$root/tests/win/python/pyconfig.h" "$out/include/pyconfig.h"
     objs=()
     ok=1
-    for src in module.c frame_walk.c cpu_sampler.c tables_file.c compile_hook.c timer_thread_win.c; do
-        obj="$out/${src%.c}.o"
+    for src in module.c frame_walk.c cpu_sampler.c tables_file.c compile_hook.c \
+               platform/windows/timer_thread.c; do
+        obj="$out/$(basename "${src%.c}").o"
         if ! "$cc" -std=c11 -O2 -Wall -Wextra -Werror -D_WIN32_WINNT=0x0601 \
-            -I"$out/include" -I"$root/src/core" -c "$root/src/ext/$src" -o "$obj"; then
+            -I"$out/include" -I"$root/src/core" -I"$root/src/ext" \
+            -c "$root/src/ext/$src" -o "$obj"; then
             ok=0
         fi
         objs+=("$obj")

@@ -9,8 +9,9 @@
  * never counted as the program's (a file mapping would not be anyway: the
  * hook counts anonymous ones only).
  */
+#include "real_mmap.h"
+
 #include "footprint.h"
-#include "inprocess.h"
 #include "live_table.h"
 #include "stats_table.h"
 

@@ -1,6 +1,6 @@
 /* The native allocator layer on Windows: one set of wrappers per C runtime
  * (msvcrt.dll, ucrtbase.dll, each msvcr*.dll - they are separate heaps, and a
- * block must go back to the runtime that allocated it). iat_patch_win.c points
+ * block must go back to the runtime that allocated it). windows/iat_patch.c points
  * import slots at these wrappers; each wrapper calls its own runtime's
  * function (found with GetProcAddress on the module that the slot pointed
  * into), then does what the Linux hooks do: exact counters, footprint and the
@@ -10,7 +10,7 @@
  * _aligned_malloc blocks, so their requested sizes are kept in a side table
  * keyed by pointer (static open addressing under a spinlock).
  */
-#include "inprocess_win.h"
+#include "hooks.h"
 
 #include <string.h>
 

@@ -6,19 +6,21 @@
  * dlopen hook returns. hl_inprocess_stop() writes every slot back. With
  * another allocator preloaded (jemalloc, ...), a slot still bound to glibc's
  * own malloc family gets the wrapper for glibc's functions instead
- * (native_hooks_linux.c, "other allocators").
+ * (linux/native_hooks.c, "other allocators").
  *
  * The dlopen hook has to call the real dlopen from here, which hides the
  * caller: glibc resolves a bare library name through the *caller's* RPATH /
  * RUNPATH (with $ORIGIN), so the hook does that search itself, in glibc's
  * order, and passes the path it found.
  */
-/* mmap and mmap64 are separate names here, as in native_hooks_linux.c */
+/* mmap and mmap64 are separate names here, as in linux/native_hooks.c */
 #undef _FILE_OFFSET_BITS
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "inprocess.h"
+#include "hooks.h"
+
+#include "footprint.h"
 
 #include <dlfcn.h>
 #include <elf.h>

@@ -23,7 +23,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "inprocess.h"
+#include "hooks.h"
 #include "tables_mem.h"
 
 #include <dlfcn.h>
@@ -931,7 +931,7 @@ HL_EXPORT int __libc_start_main(hl_main_fn program, int argc, char **argv, void 
 /* ---- fork ------------------------------------------------------------------ */
 /* The core's one set of fork handlers (this file is part of libheapline in
  * both modes, preloaded or loaded in process): the tables lock is held
- * across the fork (tables_file_posix.c), so the child's tables are whole; in
+ * across the fork (posix/tables_file.c), so the child's tables are whole; in
  * the child the other locks start free again, the other threads' blocks are
  * detached, and the tables move into the child's own file when the parent
  * had one. */
@@ -1000,7 +1000,7 @@ __attribute__((constructor)) static void fork_init(void) {
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-/* ---- hidden aliases, for in-process patching (got_patch_linux.c) ---------- */
+/* ---- hidden aliases, for in-process patching (linux/got_patch.c) ---------- */
 #if defined(__clang__)
 #define HL_ALIAS(name) __attribute__((alias(#name), visibility("hidden")))
 #else

@@ -1,6 +1,6 @@
 /* The native allocator layer on Windows, in-process mode: the import address
  * table (IAT) of every loaded PE module is walked, and each slot that imports
- * a hooked allocator (crt_hooks_win.c) from a C runtime DLL is pointed at the
+ * a hooked allocator (windows/crt_hooks.c) from a C runtime DLL is pointed at the
  * wrapper for that runtime. Slots importing LoadLibrary{A,W,ExA,ExW} are
  * pointed at hooks here that patch the modules loaded since, once the real
  * call returns; slots importing GetProcAddress, at a hook that hands out the
@@ -14,7 +14,8 @@
  * Only pointers are written, so the code is the same on x64 and ARM64.
  * heapline's own module is never patched.
  */
-#include "inprocess_win.h"
+#include "footprint.h"
+#include "hooks.h"
 #include "tables_mem.h"
 
 #include <psapi.h>

@@ -1,8 +1,9 @@
-/* Internal interface between the native hooks (native_hooks_linux.c), the
- * in-process import patching (got_patch_linux.c) and the footprint. */
-#ifndef HEAPLINE_INPROCESS_H
-#define HEAPLINE_INPROCESS_H
+/* Internal interface between Linux's native hooks (native_hooks.c) and the
+ * in-process import patching (got_patch.c). */
+#ifndef HEAPLINE_LINUX_HOOKS_H
+#define HEAPLINE_LINUX_HOOKS_H
 
+#include "posix/real_mmap.h"
 #include "thread_state.h"
 
 #include <stddef.h>
@@ -35,21 +36,7 @@ void *hl_libc_own_hook(void *fn);
 
 /* The real dlsym (glibc's), for lookups that must not come back here. */
 void *hl_real_dlsym(void *handle, const char *name);
-/* The real mmap/munmap: heapline's own mappings, never counted. */
-void *hl_real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-int hl_real_munmap(void *addr, size_t len);
-
-/* Fork handlers of the tables (tables_file_posix.c): prepare takes the
- * tables lock (the forking thread marked busy, so that nothing it allocates
- * until the fork is sampled), parent and child release it; the child's first
- * moves its tables into its own file when the parent had one. */
-void hl_tables_fork_prepare(void);
-void hl_tables_fork_parent(void);
-void hl_tables_fork_child(void);
 /* 1 when this library was preloaded: its definitions are the process's. */
 int hl_preloaded(void);
-
-/* Starts counting the footprint from `bytes` (in-process start). */
-void hl_footprint_set_baseline(int64_t bytes);
 
 #endif

@@ -1,9 +1,9 @@
-/* Internal interface between the Windows C-runtime hooks (crt_hooks_win.c) and
- * the import-table patching (iat_patch_win.c): which imports are hooked, and
- * the wrapper that replaces one import of one C runtime.
+/* Internal interface between the Windows C-runtime hooks (crt_hooks.c) and
+ * the import-table patching (iat_patch.c): which imports are hooked, and the
+ * wrapper that replaces one import of one C runtime.
  */
-#ifndef HEAPLINE_INPROCESS_WIN_H
-#define HEAPLINE_INPROCESS_WIN_H
+#ifndef HEAPLINE_WINDOWS_HOOKS_H
+#define HEAPLINE_WINDOWS_HOOKS_H
 
 #include "thread_state.h"
 
@@ -35,8 +35,5 @@ void *hl_crt_wrapper_for(int fn, void *original);
 int64_t hl_crt_heap_in_use(void);
 /* Aligned blocks whose size was not recorded (side table full). */
 uint64_t hl_crt_aligned_dropped(void);
-
-/* Starts counting the footprint from `bytes` (footprint.c). */
-void hl_footprint_set_baseline(int64_t bytes);
 
 #endif
