@@ -29,12 +29,6 @@
 
 #include <string.h>
 
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <time.h>
-#endif
-
 #define GRANT     (64 * 1024) /* growth between two checks, well below the peak */
 #define OVERDRAFT (64 * 1024) /* growth past the peak before the next check */
 
@@ -55,41 +49,6 @@ static int64_t snapshot_fp; /* footprint at the last per-line peak snapshot */
 #define TIMELINE_CAP HL_TIMELINE_CAP
 static uint32_t tl_n; /* points in hl_T->tl_s / tl_b */
 static double tl_spacing = 0.005;
-
-#ifdef _WIN32
-static LARGE_INTEGER t0, qpc_freq;
-
-__attribute__((constructor)) static void footprint_init(void) {
-    QueryPerformanceFrequency(&qpc_freq);
-    QueryPerformanceCounter(&t0);
-}
-
-double hl_now_s(void) {
-    LARGE_INTEGER now;
-    QueryPerformanceCounter(&now);
-    return (double)(now.QuadPart - t0.QuadPart) / (double)qpc_freq.QuadPart;
-}
-
-double hl_clock_origin(void) {
-    return (double)t0.QuadPart / (double)qpc_freq.QuadPart;
-}
-#else
-static struct timespec t0;
-
-__attribute__((constructor)) static void footprint_init(void) {
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-}
-
-double hl_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) * 1e-9;
-}
-
-double hl_clock_origin(void) {
-    return (double)t0.tv_sec + (double)t0.tv_nsec * 1e-9;
-}
-#endif
 
 /* ---- shares, rooms and the peak (all under hl_state_lock) ---- */
 static int64_t relaxed(const int64_t *p) {

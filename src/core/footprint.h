@@ -2,6 +2,7 @@
 #ifndef HEAPLINE_FOOTPRINT_H
 #define HEAPLINE_FOOTPRINT_H
 
+#include "tables_mem.h"
 #include "thread_state.h"
 
 /* Called on the slow paths with hl_tables_lock held: stamps the peak time,
@@ -17,6 +18,8 @@ void hl_footprint_reset_locked(hl_thread *t);
 void hl_fp_attach_locked(hl_thread *t, hl_block *b, int64_t cur);
 void hl_fp_detach_locked(hl_thread *t, hl_block *b);
 void hl_fp_shared_grew_locked(void);
+/* Copies the timeline and the footprint mirrors into dst (or, !lines, none). */
+void hl_footprint_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines);
 
 /* Starts counting the footprint from `bytes`: what the heap held when the
  * hooks went on in a running process (the platform's in-process start). */

@@ -200,7 +200,7 @@ HL_EXPORT const char *hl_tables_path(void);
 /* The header's state: 0 not profiling (readers skip it), 1 profiling, 2 finished. */
 HL_EXPORT void hl_tables_set_state(int state);
 /* The origin of hl_now_s() in the OS's monotonic clock, in seconds
- * (CLOCK_MONOTONIC; Windows: QueryPerformanceCounter). */
+ * (CLOCK_MONOTONIC; Windows: QueryPerformanceCounter; run_clock.c). */
 HL_EXPORT double hl_clock_origin(void);
 /* The errno of the last hl_tables_to_file / hl_tables_read_file that failed
  * (errno itself may be another C runtime's, on Windows). */

@@ -18,8 +18,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-hl_spinlock hl_tables_lock = HL_SPINLOCK_INIT;
-
 /* ---- files ---------------------------------------------------------------- */
 #define FILE_SLOTS   HL_FILE_SLOTS
 #define NAME_ARENA   HL_NAME_ARENA

@@ -13,5 +13,8 @@ hl_line_stats *hl_line_at(uint32_t slot);
 /* Copies every line's live estimate into its at_peak field. */
 void hl_lines_snapshot_peak_locked(void);
 void hl_lines_reset_locked(void);
+/* Copies the file table (ids below the private next_file_id only) and, when
+ * `lines`, the lines into dst; else the private line count starts at 0. */
+void hl_stats_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines);
 
 #endif

@@ -1,17 +1,16 @@
 /* Where the tables live (tables_mem.h): the static instance hl_T points at
- * until the tables move into a file, and what every platform's move shares:
- * stamping a header, copying the tables into a fresh instance, publishing it,
- * the state Python sets, the exit status, the file's path and the last error.
+ * until the tables move into a file, the lock every write to them holds, the
+ * state Python sets, the exit status, the file's path and the last error.
+ * Moving them is tables_move.c's (with each owner's copy) and the platform's.
  */
-#include "footprint.h"
-#include "stats_table.h"
+#include "tables_mem.h"
 
 #include <errno.h>
-#include <string.h>
 
 /* Page-aligned: its pages are its own (posix/tables_file.c may hand them back). */
 _Alignas(4096) hl_tables_mem hl_tables_static;
 hl_tables_mem *hl_T = &hl_tables_static;
+hl_spinlock hl_tables_lock = HL_SPINLOCK_INIT;
 
 char hl_tables_path_buf[HL_TABLES_PATH_CAP];
 static int last_error;
@@ -28,29 +27,6 @@ void hl_tables_set_error(int e) {
 const char *hl_tables_path(void) {
     return __atomic_load_n(&hl_T, __ATOMIC_ACQUIRE) == &hl_tables_static ? NULL
                                                                          : hl_tables_path_buf;
-}
-
-void hl_tables_stamp(hl_tables_mem *dst, uint32_t pid, uint32_t ppid) {
-    hl_tables_header *h = &dst->hdr.h;
-    h->version = HL_TABLES_VERSION;
-    h->header_size = HL_TABLES_HEADER;
-    h->size = sizeof(hl_tables_mem);
-    h->file_slots = HL_FILE_SLOTS;
-    h->line_slots = HL_LINE_SLOTS;
-    h->name_arena = HL_NAME_ARENA;
-    h->timeline_cap = HL_TIMELINE_CAP;
-    h->pid = pid;
-    h->ppid = ppid;
-    h->clock_origin = hl_clock_origin();
-}
-
-void hl_tables_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines) {
-    hl_stats_copy_locked(dst, src, lines);
-    hl_footprint_copy_locked(dst, src, lines);
-}
-
-void hl_tables_publish(hl_tables_mem *m) {
-    __atomic_store_n(&m->hdr.h.magic, HL_TABLES_MAGIC, __ATOMIC_RELEASE);
 }
 
 void hl_tables_set_state(int state) {

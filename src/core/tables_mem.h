@@ -85,7 +85,7 @@ extern hl_tables_mem hl_tables_static;
         __atomic_store(&hl_T->hdr.h.field, &v_, __ATOMIC_RELEASE);                                 \
     } while (0)
 
-/* ---- tables_mem.c ---- */
+/* ---- tables_move.c: what every platform's move shares ---- */
 /* Stamps dst's header for this process (magic left for hl_tables_publish). */
 void hl_tables_stamp(hl_tables_mem *dst, uint32_t pid, uint32_t ppid);
 /* Copies the tables into dst (fresh, zero): the file table always, the lines
@@ -94,6 +94,8 @@ void hl_tables_stamp(hl_tables_mem *dst, uint32_t pid, uint32_t ppid);
 void hl_tables_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines);
 /* The magic, last. */
 void hl_tables_publish(hl_tables_mem *m);
+
+/* ---- tables_mem.c ---- */
 /* Records the status the process ends with, when m is its own file. */
 void hl_tables_record_exit(int status);
 /* The calling process's id (per OS file). */
@@ -102,13 +104,6 @@ uint32_t hl_tables_os_pid(void);
 static inline void hl_tables_touch_locked(double now) {
     HL_MIRROR(updated_s, now);
 }
-
-/* ---- stats_table.c, footprint.c: the private counts ---- */
-/* Copies the file table (ids below the private next_file_id only) and, when
- * `lines`, the lines; else the private line count starts at 0. */
-void hl_stats_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines);
-/* Copies the timeline and the footprint mirrors (or, !lines, none). */
-void hl_footprint_copy_locked(hl_tables_mem *dst, const hl_tables_mem *src, int lines);
 
 /* ---- platform/<os>/tables_file.c ---- */
 /* The longest run directory, and a file path in one ("/tables-" and a pid). */

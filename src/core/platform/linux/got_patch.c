@@ -207,12 +207,12 @@ static void patch_slot(const module_info *m, uintptr_t *slot, void *hook, void *
     patch_into(&alloc_slots, m, slot, own ? own : hook);
 }
 
-/* _exit slots patched for the exit hook alone (hl_got_patch_exit), when the
+/* _exit slots patched for the exit hook alone (patch_exit), when the
  * allocator hooks are off: os._exit must write the profile of CPU-only runs. */
 #define MAX_EXIT_SLOTS 64
 static patched_slot exit_slot_store[MAX_EXIT_SLOTS];
 static slot_list exit_slots = {exit_slot_store, 0, MAX_EXIT_SLOTS};
-static int exit_patching; /* hl_got_patch_exit(1) was called last */
+static int exit_patching; /* patch_exit(1) was called last */
 
 static void patch_exit_slot(const module_info *m, uintptr_t *slot, void *hook, void *ctx) {
     (void)ctx;
@@ -429,7 +429,9 @@ static void find_self(void) {
         self_base = (uintptr_t)self.dli_fbase;
 }
 
-void hl_got_patch_exit(int on) {
+/* Patches (on) or restores (off) the _exit import slots of every loaded
+ * module, apart from the allocator hooks; nothing when preloaded. */
+static void patch_exit(int on) {
     if (hl_preloaded()) return; /* _exit already comes here */
     pthread_mutex_lock(&patch_mu);
     find_self();
@@ -475,6 +477,15 @@ void hl_inprocess_stop(void) {
 
 int hl_inprocess_active(void) {
     return active;
+}
+
+int hl_native_hooks_active(void) {
+    return hl_preloaded() || active;
+}
+
+void hl_set_exit_hook(hl_exit_fn fn) {
+    hl_exit_hook_store(fn);
+    patch_exit(fn != NULL); /* in-process: route _exit here */
 }
 
 /* ---- checking ------------------------------------------------------------------ */

@@ -1,5 +1,7 @@
-/* Internal interface between Linux's native hooks (native_hooks.c) and the
- * in-process import patching (got_patch.c). */
+/* What Linux's native hooks (native_hooks.c) offer the in-process import
+ * patching (got_patch.c), which points import slots at them. The patching
+ * also owns the entry points that depend on both (hl_set_exit_hook,
+ * hl_native_hooks_active); the hooks call nothing of it. */
 #ifndef HEAPLINE_LINUX_HOOKS_H
 #define HEAPLINE_LINUX_HOOKS_H
 
@@ -25,9 +27,9 @@ int hl_hook_munmap(void *addr, size_t len);
 void *hl_hook_dlsym(void *handle, const char *name);
 _Noreturn void hl_hook_exit(int status);
 
-/* Patches (on) or restores (off) the _exit import slots of every loaded
- * module, apart from the allocator hooks; nothing when preloaded. */
-void hl_got_patch_exit(int on);
+/* Sets the hook that _exit and exit run first, for the calling process
+ * (hl_set_exit_hook's half in the hooks). */
+void hl_exit_hook_store(hl_exit_fn fn);
 
 /* When another allocator is the process's: the wrapper that counts glibc's own
  * function `fn` (its malloc, free, ...) and calls it; NULL when `fn` is not

@@ -442,10 +442,6 @@ int hl_real_munmap(void *addr, size_t len) {
     return real.munmap(addr, len);
 }
 
-int hl_native_hooks_active(void) {
-    return hl_preloaded() || hl_inprocess_active();
-}
-
 /* ---- malloc family ------------------------------------------------------ */
 /* Each general path's body is written once, for a table of functions `h`:
  * the real ones (the exported hooks) or glibc's own (the libc_* wrappers, see
@@ -878,10 +874,9 @@ static _Atomic(hl_exit_fn) exit_hook;
 static pid_t exit_hook_pid;
 static _Atomic int exiting;
 
-void hl_set_exit_hook(hl_exit_fn fn) {
+void hl_exit_hook_store(hl_exit_fn fn) {
     exit_hook_pid = getpid();
     atomic_store(&exit_hook, fn);
-    hl_got_patch_exit(fn != NULL); /* in-process: route _exit here */
 }
 
 HL_EXPORT void _exit(int status) {
