@@ -273,7 +273,7 @@ typedef void (*hl_exit_fn)(int status);
 HL_EXPORT void hl_set_exit_hook(hl_exit_fn fn);
 
 /* A child made by fork() starts with SIGTERM's default action when its parent
- * had a handler (the child's Python re-installs it; see linux/native_hooks.c).
+ * had a handler (the child's Python re-installs it; see posix/fork.c).
  * Only while on: a process in which heapline installed the handler. POSIX. */
 HL_EXPORT void hl_set_fork_child_sigterm_default(int on);
 

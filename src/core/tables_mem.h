@@ -119,7 +119,7 @@ void hl_tables_set_error(int e);
 int hl_tables_os_load(const char *path, size_t extra, void **buf, char *why, size_t why_len);
 void hl_tables_os_unload(void *buf, size_t extra);
 #ifndef _WIN32
-/* Fork handlers of the tables (posix/tables_file.c, registered by the hooks):
+/* Fork handlers of the tables (posix/tables_file.c, registered by posix/fork.c):
  * prepare takes the tables lock (the forking thread marked busy, so that
  * nothing it allocates until the fork is sampled), parent and child release
  * it; the child's first moves its tables into its own file when the parent

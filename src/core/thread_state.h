@@ -131,6 +131,11 @@ extern hl_spinlock hl_state_lock;
 extern hl_block hl_shared_block;
 /* Blocks handed out so far (attached or not): [0, *n). */
 hl_block *hl_blocks_in_use(uint32_t *n);
+#ifndef _WIN32
+/* In a child after fork (posix/fork.c): hl_state_lock starts free, and the
+ * blocks of the threads that did not come along are detached. */
+void hl_thread_after_fork_child(void);
+#endif
 
 /* The hook each hot counter counts. */
 static inline int hl_fast_hook(int f) {
@@ -390,8 +395,8 @@ static inline void hl_native_map(hl_thread *t, void *p, size_t len, size_t n) {
  * p NULL: a fresh block). Inside a Python hook the sizes are handed up. */
 void hl_native_realloc(hl_thread *t, int hook, void *p, void *q, size_t n, size_t u0, size_t u1);
 
-/* The lock guarding the stats, file and live tables. Taken before
- * hl_state_lock when both are. */
+/* The lock guarding the stats, file and live tables (tables_mem.c). Taken
+ * before hl_state_lock when both are. */
 extern hl_spinlock hl_tables_lock;
 
 #endif
